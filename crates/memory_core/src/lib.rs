@@ -1,0 +1,9 @@
+//! Pure-Rust algorithms of memory_ext. Nothing here touches PostgreSQL, so all
+//! of it is unit-tested with plain `cargo test`.
+
+pub mod error;
+pub mod filter;
+pub mod messages;
+pub mod vector;
+
+pub use error::{Error, Kind, Result};
