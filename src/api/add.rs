@@ -1,0 +1,177 @@
+//! `memory.add`: store conversation messages as memories.
+//!
+//! With `infer => false` each user/assistant message is stored verbatim, in
+//! order, with its role and actor, a history row 'ADD' each, all in one
+//! statement (so nothing is half-written). Inference (fact extraction and
+//! conflict resolution) is not built yet: `infer => true` is refused with
+//! `feature_not_supported` rather than pretending.
+
+use super::{metadata_object, query_json};
+use crate::error::{raise, report, OrRaise};
+use memory_core::messages::{self, Message, Scope};
+use memory_core::Error;
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+use pgrx::{JsonB, PgSqlErrorCode};
+
+const INSERT_VERBATIM: &str = "
+WITH input AS (
+    SELECT gen_random_uuid() AS id, t.content, t.role, t.actor_id, t.norm, t.ord
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+         WITH ORDINALITY AS t(content, role, actor_id, norm, ord)
+), stamped AS (
+    SELECT i.*, coalesce($10::timestamptz, clock_timestamp()) AS at
+    FROM input i ORDER BY i.ord
+), ins AS (
+    INSERT INTO memory.memories AS m
+        (id, memory, hash, user_id, agent_id, run_id, app_id, actor_id, role, metadata,
+         memory_type, expires_at, created_at, updated_at, valid_from)
+    SELECT s.id, s.content, md5(s.norm), $5, $6, $7, $8, s.actor_id, s.role,
+           coalesce($9::jsonb, '{}'), $11, $12, s.at, s.at, s.at
+    FROM stamped s
+    RETURNING m.id, m.memory, m.actor_id, m.role, m.user_id, m.agent_id, m.run_id, m.created_at
+), hist AS (
+    INSERT INTO memory.history
+        (memory_id, new_memory, event, actor_id, role, user_id, agent_id, run_id, created_at, updated_at)
+    SELECT id, memory, 'ADD', actor_id, role, user_id, agent_id, run_id, created_at, created_at
+    FROM ins
+)
+SELECT jsonb_build_object(
+    'results', coalesce(jsonb_agg(
+        jsonb_build_object('id', ins.id, 'memory', ins.memory, 'event', 'ADD')
+        || jsonb_strip_nulls(jsonb_build_object('actor_id', ins.actor_id, 'role', ins.role))
+        ORDER BY input.ord), '[]'::jsonb),
+    'relations', jsonb_build_object('added_entities', '[]'::jsonb, 'deleted_entities', '[]'::jsonb))
+FROM ins JOIN input USING (id)";
+
+fn null_messages() -> ! {
+    report(
+        PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+        "messages must not be null",
+        None,
+        Some("Pass the conversation as text or as a jsonb list of messages.".into()),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn add_messages(
+    msgs: Vec<Message>,
+    user_id: Option<&str>,
+    agent_id: Option<&str>,
+    run_id: Option<&str>,
+    metadata: Option<JsonB>,
+    infer: bool,
+    memory_type: Option<&str>,
+    prompt: Option<&str>,
+    expiration_date: Option<TimestampWithTimeZone>,
+    timestamp: Option<TimestampWithTimeZone>,
+    app_id: Option<&str>,
+) -> JsonB {
+    let scope = Scope::new(user_id, agent_id, run_id, true).or_raise();
+    let metadata = metadata_object(metadata);
+    let memory_type = memory_type.unwrap_or("semantic");
+    messages::check_memory_type(memory_type).or_raise();
+    if app_id.is_some_and(|a| a.trim().is_empty()) {
+        raise(Error::invalid_parameter("app_id must not be empty").hint("Pass NULL to leave app_id out."));
+    }
+    if infer {
+        report(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            "memory.add with infer => true is not available yet",
+            Some("Fact extraction and conflict resolution are not built in this version.".into()),
+            Some("Pass infer => false to store the messages verbatim.".into()),
+        );
+    }
+    if prompt.is_some() {
+        raise(
+            Error::invalid_parameter("prompt applies only to inference")
+                .hint("Leave prompt out when infer => false: messages are stored verbatim."),
+        );
+    }
+    let kept = messages::storable(&msgs).or_raise();
+
+    let contents: Vec<String> = kept.iter().map(|m| m.content.clone()).collect();
+    let roles: Vec<String> = kept.iter().map(|m| m.role.clone()).collect();
+    let actors: Vec<Option<String>> = kept.iter().map(|m| m.actor_id.clone()).collect();
+    let norms: Vec<String> = kept.iter().map(|m| messages::normalize(&m.content)).collect();
+    let args: Vec<DatumWithOid<'static>> = vec![
+        contents.into(),
+        roles.into(),
+        actors.into(),
+        norms.into(),
+        scope.user_id.into(),
+        scope.agent_id.into(),
+        scope.run_id.into(),
+        app_id.map(str::to_string).into(),
+        metadata.into(),
+        timestamp.into(),
+        memory_type.to_string().into(),
+        expiration_date.into(),
+    ];
+    query_json(INSERT_VERBATIM, &args).unwrap_or_else(|| JsonB(serde_json::json!({"results": []})))
+}
+
+/// Add memories from a Mem0 messages list (or a single message object, or a
+/// JSON string).
+#[allow(clippy::too_many_arguments)]
+#[pg_extern(name = "add")]
+fn add_jsonb(
+    messages: Option<JsonB>,
+    user_id: default!(Option<&str>, "NULL"),
+    agent_id: default!(Option<&str>, "NULL"),
+    run_id: default!(Option<&str>, "NULL"),
+    metadata: default!(Option<JsonB>, "NULL"),
+    infer: default!(bool, true),
+    memory_type: default!(Option<&str>, "NULL"),
+    prompt: default!(Option<&str>, "NULL"),
+    expiration_date: default!(Option<TimestampWithTimeZone>, "NULL"),
+    timestamp: default!(Option<TimestampWithTimeZone>, "NULL"),
+    app_id: default!(Option<&str>, "NULL"),
+) -> JsonB {
+    let msgs = messages::parse_json(&messages.unwrap_or_else(|| null_messages()).0).or_raise();
+    add_messages(
+        msgs,
+        user_id,
+        agent_id,
+        run_id,
+        metadata,
+        infer,
+        memory_type,
+        prompt,
+        expiration_date,
+        timestamp,
+        app_id,
+    )
+}
+
+/// Add memories from plain text: one user message.
+#[allow(clippy::too_many_arguments)]
+#[pg_extern(name = "add")]
+fn add_text(
+    messages: Option<&str>,
+    user_id: default!(Option<&str>, "NULL"),
+    agent_id: default!(Option<&str>, "NULL"),
+    run_id: default!(Option<&str>, "NULL"),
+    metadata: default!(Option<JsonB>, "NULL"),
+    infer: default!(bool, true),
+    memory_type: default!(Option<&str>, "NULL"),
+    prompt: default!(Option<&str>, "NULL"),
+    expiration_date: default!(Option<TimestampWithTimeZone>, "NULL"),
+    timestamp: default!(Option<TimestampWithTimeZone>, "NULL"),
+    app_id: default!(Option<&str>, "NULL"),
+) -> JsonB {
+    let msgs = messages::from_text(messages.unwrap_or_else(|| null_messages())).or_raise();
+    add_messages(
+        msgs,
+        user_id,
+        agent_id,
+        run_id,
+        metadata,
+        infer,
+        memory_type,
+        prompt,
+        expiration_date,
+        timestamp,
+        app_id,
+    )
+}

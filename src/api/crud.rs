@@ -1,0 +1,256 @@
+//! Reading and maintaining memories by id and by scope: get, get_all, update,
+//! delete, delete_all, history, reset (design §5, §5a).
+//!
+//! The by-id functions take optional scope arguments (an extension of Mem0's
+//! signatures): when given, a row outside that scope is treated as absent, so
+//! an application can fence every call, not only listings.
+
+use super::{
+    check_top_k, filter_clause, is_superuser, metadata_object, not_found, query_json, scope_sql,
+    CURRENT, MEMORY_JSON,
+};
+use crate::error::{raise, report, OrRaise};
+use memory_core::messages::{self, Scope};
+use memory_core::Error;
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+use pgrx::{JsonB, PgSqlErrorCode, Uuid};
+
+fn id_and_scope(
+    memory_id: Uuid,
+    user_id: Option<&str>,
+    agent_id: Option<&str>,
+    run_id: Option<&str>,
+) -> (Vec<DatumWithOid<'static>>, String) {
+    let scope = Scope::new(user_id, agent_id, run_id, false).or_raise();
+    let mut args: Vec<DatumWithOid<'static>> = vec![memory_id.into()];
+    let clause = scope_sql("m", &scope, &mut args);
+    (args, clause)
+}
+
+/// One memory by id (current or superseded), or NULL when absent.
+#[pg_extern]
+fn get(
+    memory_id: Uuid,
+    user_id: default!(Option<&str>, "NULL"),
+    agent_id: default!(Option<&str>, "NULL"),
+    run_id: default!(Option<&str>, "NULL"),
+) -> Option<JsonB> {
+    let (args, clause) = id_and_scope(memory_id, user_id, agent_id, run_id);
+    query_json(
+        &format!("SELECT {MEMORY_JSON} FROM memory.memories m WHERE m.id = $1 AND {clause}"),
+        &args,
+    )
+}
+
+/// Current memories of a scope, newest first: `{"results": [...]}`.
+#[pg_extern]
+fn get_all(
+    user_id: default!(Option<&str>, "NULL"),
+    agent_id: default!(Option<&str>, "NULL"),
+    run_id: default!(Option<&str>, "NULL"),
+    filters: default!(Option<JsonB>, "NULL"),
+    top_k: default!(i32, 100),
+) -> JsonB {
+    check_top_k(top_k);
+    let scope = Scope::new(user_id, agent_id, run_id, false).or_raise();
+    let mut args = Vec::new();
+    let clause = filter_clause(&scope, filters.as_ref(), &mut args, "memory.get_all");
+    args.push((top_k as i64).into());
+    let sql = format!(
+        "SELECT jsonb_build_object('results', coalesce(jsonb_agg(j ORDER BY created_at DESC, id), '[]'::jsonb))
+         FROM (SELECT {MEMORY_JSON} AS j, m.created_at, m.id
+               FROM memory.memories m
+               WHERE {CURRENT} AND {clause}
+               ORDER BY m.created_at DESC, m.id
+               LIMIT ${}) page",
+        args.len()
+    );
+    query_json(&sql, &args).unwrap_or_else(|| JsonB(serde_json::json!({"results": []})))
+}
+
+/// Replace a memory's text (and metadata when given), keeping its id; the old
+/// text goes to history as an 'UPDATE'.
+#[pg_extern]
+fn update(
+    memory_id: Uuid,
+    data: Option<&str>,
+    metadata: default!(Option<JsonB>, "NULL"),
+    user_id: default!(Option<&str>, "NULL"),
+    agent_id: default!(Option<&str>, "NULL"),
+    run_id: default!(Option<&str>, "NULL"),
+) -> JsonB {
+    let data = match data {
+        Some(d) if !d.trim().is_empty() => d,
+        _ => raise(
+            Error::invalid_parameter("data must not be empty")
+                .hint("Pass the new text of the memory; use memory.delete to remove it."),
+        ),
+    };
+    let metadata = metadata_object(metadata);
+    let (mut args, clause) = id_and_scope(memory_id, user_id, agent_id, run_id);
+    let row = query_json(
+        &format!(
+            "SELECT jsonb_build_object('immutable', m.immutable, 'current', m.valid_to IS NULL)
+             FROM memory.memories m WHERE m.id = $1 AND {clause} FOR UPDATE"
+        ),
+        &args,
+    )
+    .unwrap_or_else(|| not_found(&memory_id));
+    if row.0["immutable"] == serde_json::Value::Bool(true) {
+        report(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("memory {memory_id} is immutable"),
+            Some("It was added with immutable = true.".into()),
+            Some("Delete it and add the new fact instead.".into()),
+        );
+    }
+    if row.0["current"] != serde_json::Value::Bool(true) {
+        report(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("memory {memory_id} is no longer current"),
+            Some("It was superseded; its text is kept for history only.".into()),
+            None,
+        );
+    }
+    let n = args.len();
+    args.push(data.to_string().into());
+    args.push(messages::normalize(data).into());
+    args.push(metadata.into());
+    let sql = format!(
+        "WITH old AS (
+            SELECT m.id, m.memory, m.actor_id, m.role, m.user_id, m.agent_id, m.run_id, m.updated_at
+            FROM memory.memories m WHERE m.id = $1 AND {clause}
+         ), upd AS (
+            UPDATE memory.memories m
+               SET memory = ${a}, hash = md5(${b}), metadata = coalesce(${c}::jsonb, m.metadata),
+                   embedding = NULL, embedder = NULL, updated_at = clock_timestamp()
+              FROM old WHERE m.id = old.id
+            RETURNING m.*
+         ), hist AS (
+            INSERT INTO memory.history
+                (memory_id, old_memory, new_memory, event, actor_id, role, user_id, agent_id, run_id,
+                 created_at, updated_at)
+            SELECT old.id, old.memory, upd.memory, 'UPDATE', old.actor_id, old.role,
+                   old.user_id, old.agent_id, old.run_id, old.updated_at, upd.updated_at
+            FROM old JOIN upd USING (id)
+         )
+         SELECT {MEMORY_JSON} FROM upd m",
+        a = n + 1,
+        b = n + 2,
+        c = n + 3,
+    );
+    query_json(&sql, &args).unwrap_or_else(|| not_found(&memory_id))
+}
+
+/// Remove a memory; true when it existed. History keeps a 'DELETE' row, and
+/// graph edges drawn from it stop being valid.
+#[pg_extern]
+fn delete(
+    memory_id: Uuid,
+    user_id: default!(Option<&str>, "NULL"),
+    agent_id: default!(Option<&str>, "NULL"),
+    run_id: default!(Option<&str>, "NULL"),
+) -> bool {
+    let (args, clause) = id_and_scope(memory_id, user_id, agent_id, run_id);
+    let sql = format!(
+        "WITH del AS (
+            DELETE FROM memory.memories m WHERE m.id = $1 AND {clause} RETURNING m.*
+         ), hist AS (
+            INSERT INTO memory.history
+                (memory_id, old_memory, event, actor_id, role, user_id, agent_id, run_id,
+                 created_at, updated_at, is_deleted)
+            SELECT id, memory, 'DELETE', actor_id, role, user_id, agent_id, run_id,
+                   updated_at, clock_timestamp(), true
+            FROM del
+         ), edges AS (
+            UPDATE memory.relations r SET valid_to = clock_timestamp()
+              FROM del WHERE r.memory_id = del.id AND r.valid_to IS NULL
+         )
+         SELECT to_jsonb(count(*) > 0) FROM del"
+    );
+    query_json(&sql, &args)
+        .and_then(|j| j.0.as_bool())
+        .unwrap_or(false)
+}
+
+/// Remove every memory of a scope (no cap), with a history row each, and the
+/// scope's graph. Refuses to run without a scope.
+#[pg_extern]
+fn delete_all(
+    user_id: default!(Option<&str>, "NULL"),
+    agent_id: default!(Option<&str>, "NULL"),
+    run_id: default!(Option<&str>, "NULL"),
+) -> i64 {
+    let scope = Scope::new(user_id, agent_id, run_id, false).or_raise();
+    if scope.is_empty() {
+        raise(
+            Error::invalid_parameter("memory.delete_all needs a scope")
+                .detail("None of user_id, agent_id and run_id was given; refusing to delete everything.")
+                .hint("Pass user_id, agent_id or run_id. A superuser can empty all tables with memory.reset()."),
+        );
+    }
+    let mut args = Vec::new();
+    let m_clause = scope_sql("m", &scope, &mut args);
+    // Same parameters, other aliases: numbering restarts from the same point.
+    let r_clause = scope_sql("r", &scope, &mut Vec::new());
+    let e_clause = scope_sql("e", &scope, &mut Vec::new());
+    let sql = format!(
+        "WITH del AS (
+            DELETE FROM memory.memories m WHERE {m_clause} RETURNING m.*
+         ), hist AS (
+            INSERT INTO memory.history
+                (memory_id, old_memory, event, actor_id, role, user_id, agent_id, run_id,
+                 created_at, updated_at, is_deleted)
+            SELECT id, memory, 'DELETE', actor_id, role, user_id, agent_id, run_id,
+                   updated_at, clock_timestamp(), true
+            FROM del
+         ), edges AS (
+            DELETE FROM memory.relations r WHERE {r_clause}
+         ), ents AS (
+            DELETE FROM memory.entities e WHERE {e_clause}
+         )
+         SELECT to_jsonb(count(*)) FROM del"
+    );
+    query_json(&sql, &args)
+        .and_then(|j| j.0.as_i64())
+        .unwrap_or(0)
+}
+
+/// The history of one memory, oldest first; an empty list when unknown.
+#[pg_extern]
+fn history(
+    memory_id: Uuid,
+    user_id: default!(Option<&str>, "NULL"),
+    agent_id: default!(Option<&str>, "NULL"),
+    run_id: default!(Option<&str>, "NULL"),
+) -> JsonB {
+    let (args, clause) = id_and_scope(memory_id, user_id, agent_id, run_id);
+    let sql = format!(
+        "SELECT coalesce(jsonb_agg(jsonb_build_object(
+                'id', m.id, 'memory_id', m.memory_id, 'old_memory', m.old_memory,
+                'new_memory', m.new_memory, 'event', m.event, 'actor_id', m.actor_id,
+                'role', m.role, 'user_id', m.user_id, 'agent_id', m.agent_id, 'run_id', m.run_id,
+                'created_at', m.created_at, 'updated_at', m.updated_at,
+                'is_deleted', m.is_deleted, 'reason', m.reason) ORDER BY m.id), '[]'::jsonb)
+         FROM memory.history m WHERE m.memory_id = $1 AND {clause}"
+    );
+    query_json(&sql, &args).unwrap_or_else(|| JsonB(serde_json::json!([])))
+}
+
+/// Empty every memory_ext table. Superuser only.
+#[pg_extern]
+fn reset() {
+    if !is_superuser() {
+        report(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            "permission denied for memory.reset",
+            Some("memory.reset() empties every tenant's memories.".into()),
+            Some("Use memory.delete_all(user_id => ...) to remove one scope.".into()),
+        );
+    }
+    Spi::run(
+        "TRUNCATE memory.relations, memory.entities, memory.history, memory.memories RESTART IDENTITY",
+    )
+    .or_raise();
+}

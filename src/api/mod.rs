@@ -1,0 +1,143 @@
+//! The SQL functions users call (design §5): Mem0's add / get / get_all /
+//! update / delete / delete_all / history / reset, and tenant isolation.
+//! Every statement is fixed text with `$n` parameters; the only dynamic SQL is
+//! the compiled filter, whose text comes from a whitelist (memory_core::filter).
+
+pub mod add;
+pub mod crud;
+pub mod tenant;
+
+use crate::error::{raise, report, OrRaise};
+use memory_core::filter::{self, Param};
+use memory_core::messages::Scope;
+use memory_core::Error;
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+use pgrx::{JsonB, PgSqlErrorCode};
+
+/// Mem0's memory item, built from a row aliased `m`. Scope keys are always
+/// present (null when unset); optional attributes only when set.
+pub const MEMORY_JSON: &str = "(jsonb_build_object(
+        'id', m.id, 'memory', m.memory, 'hash', m.hash, 'metadata', m.metadata,
+        'categories', to_jsonb(m.categories), 'created_at', m.created_at,
+        'updated_at', m.updated_at, 'user_id', m.user_id, 'agent_id', m.agent_id,
+        'run_id', m.run_id, 'memory_type', m.memory_type, 'immutable', m.immutable)
+    || jsonb_strip_nulls(jsonb_build_object(
+        'app_id', m.app_id, 'actor_id', m.actor_id, 'role', m.role,
+        'expiration_date', m.expires_at, 'valid_to', m.valid_to)))";
+
+/// Rows a search or listing may return: current and not expired.
+pub const CURRENT: &str =
+    "m.valid_to IS NULL AND (m.expires_at IS NULL OR m.expires_at > statement_timestamp())";
+
+/// Scope arguments as `$n` parameters: `(m.user_id = $k OR $k IS NULL) ...`
+/// would defeat the index, so only the given columns are compared.
+pub fn scope_sql(alias: &str, scope: &Scope, args: &mut Vec<DatumWithOid<'static>>) -> String {
+    let mut parts = Vec::new();
+    for (col, value) in [
+        ("user_id", &scope.user_id),
+        ("agent_id", &scope.agent_id),
+        ("run_id", &scope.run_id),
+    ] {
+        if let Some(v) = value {
+            args.push(DatumWithOid::from(v.clone()));
+            parts.push(format!("{alias}.{col} = ${}::text", args.len()));
+        }
+    }
+    if parts.is_empty() {
+        "true".to_string()
+    } else {
+        parts.join(" AND ")
+    }
+}
+
+/// Convert compiled filter parameters to SPI arguments.
+pub fn push_params(params: Vec<Param>, args: &mut Vec<DatumWithOid<'static>>) {
+    for p in params {
+        args.push(match p {
+            Param::Text(s) => DatumWithOid::from(s),
+            Param::TextArray(v) => DatumWithOid::from(v),
+            Param::Json(j) => DatumWithOid::from(JsonB(j)),
+            Param::Float(f) => DatumWithOid::from(f),
+        });
+    }
+}
+
+/// Parse `filters` and decide whether the call is fenced: either scope
+/// arguments, or equalities on scope columns reachable through AND in the
+/// filter, or (superuser only) any explicit filter.
+pub fn filter_clause(
+    scope: &Scope,
+    filters: Option<&JsonB>,
+    args: &mut Vec<DatumWithOid<'static>>,
+    function: &str,
+) -> String {
+    let parsed = filters.map(|f| filter::parse(&f.0).or_raise());
+    let fenced_by_filter = parsed
+        .as_ref()
+        .is_some_and(|f| !f.scope_equalities().is_empty());
+    if scope.is_empty() && !fenced_by_filter {
+        // SAFETY: superuser() only reads the current role's attributes.
+        let su = unsafe { pgrx::pg_sys::superuser() };
+        if !(su && parsed.is_some()) {
+            raise(
+                Error::invalid_parameter(format!("{function} needs a scope"))
+                    .detail("None of user_id, agent_id and run_id was given, and the filters name none with an equality.")
+                    .hint("Pass user_id, agent_id or run_id, or filters => '{\"user_id\": \"alice\"}'."),
+            );
+        }
+    }
+    let mut clause = scope_sql("m", scope, args);
+    if let Some(f) = parsed {
+        let mut params = Vec::new();
+        let sql = f.to_sql(args.len() + 1, &mut params);
+        push_params(params, args);
+        clause = format!("{clause} AND {sql}");
+    }
+    clause
+}
+
+pub fn check_top_k(top_k: i32) {
+    if top_k < 1 {
+        raise(
+            Error::invalid_parameter(format!("top_k must be at least 1, not {top_k}"))
+                .hint("Ask for one or more results."),
+        );
+    }
+}
+
+pub fn metadata_object(metadata: Option<JsonB>) -> Option<JsonB> {
+    match metadata {
+        Some(JsonB(serde_json::Value::Null)) | None => None,
+        Some(JsonB(v)) if v.is_object() => Some(JsonB(v)),
+        Some(_) => raise(
+            Error::invalid_parameter("metadata must be a JSON object")
+                .hint("Pass metadata like '{\"topic\": \"food\"}'."),
+        ),
+    }
+}
+
+pub fn not_found(id: &pgrx::Uuid) -> ! {
+    report(
+        PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,
+        format!("memory {id} does not exist"),
+        Some("No memory with this id is visible in the given scope.".into()),
+        Some("List ids with memory.get_all(user_id => ...).".into()),
+    )
+}
+
+pub fn is_superuser() -> bool {
+    // SAFETY: superuser() only reads the current role's attributes.
+    unsafe { pgrx::pg_sys::superuser() }
+}
+
+/// Run a query that returns one jsonb value (or none).
+pub fn query_json(sql: &str, args: &[DatumWithOid<'static>]) -> Option<JsonB> {
+    Spi::connect_mut(|client| {
+        let table = client.update(sql, Some(1), args).or_raise();
+        if table.is_empty() {
+            return None;
+        }
+        table.first().get_one::<JsonB>().or_raise()
+    })
+}

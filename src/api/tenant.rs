@@ -1,0 +1,45 @@
+//! Row-level security that fences tenants by `memory.current_user_id`
+//! (design §8). An application role that sets the GUC per request then sees,
+//! changes and deletes only that user's rows, even with raw SQL.
+
+use crate::error::OrRaise;
+use pgrx::prelude::*;
+
+const TABLES: [&str; 4] = [
+    "memory.memories",
+    "memory.history",
+    "memory.entities",
+    "memory.relations",
+];
+
+const POLICY: &str = "tenant_isolation";
+
+/// Turn on the tenant policies on every memory_ext table. Run by the tables'
+/// owner (the role that created the extension). Idempotent.
+#[pg_extern]
+fn enable_tenant_isolation() {
+    for table in TABLES {
+        Spi::run(&format!(
+            "ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
+             ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
+             DROP POLICY IF EXISTS {POLICY} ON {table};
+             CREATE POLICY {POLICY} ON {table}
+                 USING (user_id = current_setting('memory.current_user_id', true))
+                 WITH CHECK (user_id = current_setting('memory.current_user_id', true))"
+        ))
+        .or_raise();
+    }
+}
+
+/// Remove the tenant policies again.
+#[pg_extern]
+fn disable_tenant_isolation() {
+    for table in TABLES {
+        Spi::run(&format!(
+            "DROP POLICY IF EXISTS {POLICY} ON {table};
+             ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY;
+             ALTER TABLE {table} DISABLE ROW LEVEL SECURITY"
+        ))
+        .or_raise();
+    }
+}
