@@ -1,14 +1,137 @@
-//! In-database tests (`cargo pgrx test`).
+//! In-database tests (`cargo pgrx test`): the glue between SQL and the pure
+//! modules. End-to-end behaviour with expected output lives in tests/sql.
 
-use pgrx::prelude::*;
-
-#[pg_schema]
+#[pgrx::pg_schema]
 mod tests {
     use pgrx::prelude::*;
+    use pgrx::JsonB;
+
+    fn one<T: FromDatum + IntoDatum>(sql: &str) -> Option<T> {
+        Spi::get_one::<T>(sql).expect("query failed")
+    }
+
+    fn json(sql: &str) -> serde_json::Value {
+        one::<JsonB>(sql).expect("no row").0
+    }
 
     #[pg_test]
-    fn vector_round_trip() {
-        let out = Spi::get_one::<String>("SELECT '[1,2.5,-3]'::memory.vector::text").unwrap();
-        assert_eq!(out.as_deref(), Some("[1,2.5,-3]"));
+    fn vector_text_round_trip() {
+        assert_eq!(
+            one::<String>("SELECT '[1,2.5,-3e-7]'::memory.vector::text").as_deref(),
+            Some("[1,2.5,-3e-07]")
+        );
+        assert_eq!(
+            one::<String>("SELECT '[1,2.5]'::memory.halfvec::text").as_deref(),
+            Some("[1,2.5]")
+        );
+    }
+
+    #[pg_test]
+    fn vector_binary_round_trip() {
+        let bytes = one::<Vec<u8>>("SELECT memory.vector_send('[1,-2]'::memory.vector)").unwrap();
+        assert_eq!(bytes, vec![0, 2, 0, 0, 0x3f, 0x80, 0, 0, 0xc0, 0, 0, 0]);
+        let hbytes =
+            one::<Vec<u8>>("SELECT memory.halfvec_send('[1,-2]'::memory.halfvec)").unwrap();
+        assert_eq!(hbytes, vec![0, 2, 0, 0, 0x3c, 0, 0xc0, 0]);
+    }
+
+    #[pg_test]
+    fn distances_match_definitions() {
+        Spi::run("SET LOCAL search_path = public, memory").unwrap();
+        let d = one::<f64>("SELECT '[0,0]'::memory.vector <-> '[3,4]'::memory.vector").unwrap();
+        assert!((d - 5.0).abs() < 1e-9);
+        let c = one::<f64>("SELECT '[1,0]'::memory.vector <=> '[0,1]'::memory.vector").unwrap();
+        assert!((c - 1.0).abs() < 1e-9);
+        let ip = one::<f64>("SELECT '[1,2]'::memory.vector <#> '[3,4]'::memory.vector").unwrap();
+        assert!((ip + 11.0).abs() < 1e-9);
+        let h = one::<f64>("SELECT '[0,0]'::memory.halfvec <-> '[3,4]'::memory.halfvec").unwrap();
+        assert!((h - 5.0).abs() < 1e-9);
+    }
+
+    #[pg_test]
+    #[should_panic(expected = "expected 3 dimensions, not 2")]
+    fn typmod_enforced_on_insert() {
+        Spi::run("CREATE TEMP TABLE t (v memory.vector(3)); INSERT INTO t VALUES ('[1,2]')")
+            .unwrap();
+    }
+
+    #[pg_test]
+    fn add_get_update_delete_cycle() {
+        let added = json("SELECT memory.add('I like tea', user_id => 'u1', infer => false)");
+        let id = added["results"][0]["id"].as_str().unwrap().to_string();
+        assert_eq!(added["results"][0]["event"], "ADD");
+        let got = json(&format!("SELECT memory.get('{id}')"));
+        assert_eq!(got["memory"], "I like tea");
+        assert_eq!(got["user_id"], "u1");
+        let upd = json(&format!("SELECT memory.update('{id}', 'I like coffee')"));
+        assert_eq!(upd["memory"], "I like coffee");
+        assert_eq!(upd["id"], id.as_str());
+        let hist = json(&format!("SELECT memory.history('{id}')"));
+        let events: Vec<&str> = hist
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["event"].as_str().unwrap())
+            .collect();
+        assert_eq!(events, ["ADD", "UPDATE"]);
+        assert_eq!(hist[1]["old_memory"], "I like tea");
+        assert_eq!(
+            one::<bool>(&format!("SELECT memory.delete('{id}')")),
+            Some(true)
+        );
+        assert_eq!(
+            one::<bool>(&format!("SELECT memory.delete('{id}')")),
+            Some(false)
+        );
+        assert!(one::<JsonB>(&format!("SELECT memory.get('{id}')")).is_none());
+        let hist = json(&format!("SELECT memory.history('{id}')"));
+        assert_eq!(hist.as_array().unwrap().len(), 3);
+        assert_eq!(hist[2]["is_deleted"], true);
+    }
+
+    #[pg_test]
+    fn scopes_never_mix() {
+        Spi::run("SELECT memory.add('a fact', user_id => 'a', infer => false)").unwrap();
+        Spi::run("SELECT memory.add('b fact', user_id => 'b', infer => false)").unwrap();
+        let a = json("SELECT memory.get_all(user_id => 'a')");
+        assert_eq!(a["results"].as_array().unwrap().len(), 1);
+        assert_eq!(a["results"][0]["memory"], "a fact");
+        let b_id =
+            one::<String>("SELECT id::text FROM memory.memories WHERE user_id = 'b'").unwrap();
+        assert!(one::<JsonB>(&format!("SELECT memory.get('{b_id}', user_id => 'a')")).is_none());
+        assert_eq!(
+            one::<bool>(&format!("SELECT memory.delete('{b_id}', user_id => 'a')")),
+            Some(false)
+        );
+        assert_eq!(
+            one::<i64>("SELECT memory.delete_all(user_id => 'a')"),
+            Some(1)
+        );
+        assert_eq!(
+            one::<i64>("SELECT count(*) FROM memory.memories WHERE user_id = 'b'"),
+            Some(1)
+        );
+    }
+
+    #[pg_test]
+    fn filters_reach_sql_as_parameters() {
+        Spi::run(
+            "SELECT memory.add('x', user_id => 'f', metadata => '{\"n\": 5, \"tag\": \"it''s\"}', infer => false)",
+        )
+        .unwrap();
+        let r = json(
+            "SELECT memory.get_all(filters => '{\"AND\": [{\"user_id\": \"f\"}, {\"metadata.tag\": \"it''s\"}, {\"metadata.n\": {\"gt\": 4.5}}]}')",
+        );
+        assert_eq!(r["results"].as_array().unwrap().len(), 1);
+        let r = json(
+            "SELECT memory.get_all(user_id => 'f', filters => '{\"metadata.n\": {\"lt\": 5}}')",
+        );
+        assert_eq!(r["results"].as_array().unwrap().len(), 0);
+    }
+
+    #[pg_test]
+    #[should_panic(expected = "infer => true is not available yet")]
+    fn inference_is_refused_not_faked() {
+        Spi::run("SELECT memory.add('I like tea', user_id => 'u')").unwrap();
     }
 }

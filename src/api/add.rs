@@ -72,7 +72,10 @@ fn add_messages(
     let memory_type = memory_type.unwrap_or("semantic");
     messages::check_memory_type(memory_type).or_raise();
     if app_id.is_some_and(|a| a.trim().is_empty()) {
-        raise(Error::invalid_parameter("app_id must not be empty").hint("Pass NULL to leave app_id out."));
+        raise(
+            Error::invalid_parameter("app_id must not be empty")
+                .hint("Pass NULL to leave app_id out."),
+        );
     }
     if infer {
         report(
@@ -93,7 +96,10 @@ fn add_messages(
     let contents: Vec<String> = kept.iter().map(|m| m.content.clone()).collect();
     let roles: Vec<String> = kept.iter().map(|m| m.role.clone()).collect();
     let actors: Vec<Option<String>> = kept.iter().map(|m| m.actor_id.clone()).collect();
-    let norms: Vec<String> = kept.iter().map(|m| messages::normalize(&m.content)).collect();
+    let norms: Vec<String> = kept
+        .iter()
+        .map(|m| messages::normalize(&m.content))
+        .collect();
     let args: Vec<DatumWithOid<'static>> = vec![
         contents.into(),
         roles.into(),

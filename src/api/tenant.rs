@@ -14,15 +14,26 @@ const TABLES: [&str; 4] = [
 
 const POLICY: &str = "tenant_isolation";
 
+fn has_policy(table: &str) -> bool {
+    Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = $1::regclass AND polname = $2)",
+        &[table.into(), POLICY.into()],
+    )
+    .or_raise()
+    .unwrap_or(false)
+}
+
 /// Turn on the tenant policies on every memory_ext table. Run by the tables'
 /// owner (the role that created the extension). Idempotent.
 #[pg_extern]
 fn enable_tenant_isolation() {
     for table in TABLES {
+        if has_policy(table) {
+            Spi::run(&format!("DROP POLICY {POLICY} ON {table}")).or_raise();
+        }
         Spi::run(&format!(
             "ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
              ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
-             DROP POLICY IF EXISTS {POLICY} ON {table};
              CREATE POLICY {POLICY} ON {table}
                  USING (user_id = current_setting('memory.current_user_id', true))
                  WITH CHECK (user_id = current_setting('memory.current_user_id', true))"
@@ -35,9 +46,11 @@ fn enable_tenant_isolation() {
 #[pg_extern]
 fn disable_tenant_isolation() {
     for table in TABLES {
+        if has_policy(table) {
+            Spi::run(&format!("DROP POLICY {POLICY} ON {table}")).or_raise();
+        }
         Spi::run(&format!(
-            "DROP POLICY IF EXISTS {POLICY} ON {table};
-             ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY;
+            "ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY;
              ALTER TABLE {table} DISABLE ROW LEVEL SECURITY"
         ))
         .or_raise();

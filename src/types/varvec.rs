@@ -44,7 +44,8 @@ impl<E: Elem> VecArg<'_, E> {
         // returns either the same pointer or a palloc'd 4-byte-header copy.
         let ptr = unsafe { pg_sys::pg_detoast_datum(raw) };
         // SAFETY: `ptr` is a detoasted varlena with a 4-byte header.
-        let (total, dim) = unsafe { (varsize(ptr), (ptr as *const u8).add(4).cast::<u16>().read()) };
+        let (total, dim) =
+            unsafe { (varsize(ptr), (ptr as *const u8).add(4).cast::<u16>().read()) };
         let expected = HEADER + dim as usize * std::mem::size_of::<E>();
         if total != expected || dim == 0 {
             crate::error::report(

@@ -67,7 +67,12 @@ fn recv_elems<T>(
     }
     // SAFETY: `si` is a valid StringInfo; pq_getmsgint raises a protocol
     // error itself when the message is too short.
-    let (dim, unused) = unsafe { (pg_sys::pq_getmsgint(si, 2) as u16, pg_sys::pq_getmsgint(si, 2)) };
+    let (dim, unused) = unsafe {
+        (
+            pg_sys::pq_getmsgint(si, 2) as u16,
+            pg_sys::pq_getmsgint(si, 2),
+        )
+    };
     if unused != 0 {
         report(
             PgSqlErrorCode::ERRCODE_INVALID_BINARY_REPRESENTATION,
@@ -94,9 +99,9 @@ fn send_header(dim: usize, elem_bytes: usize) -> Vec<u8> {
     out
 }
 
-fn from_array<T: Copy>(arr: Array<T>, typmod: i32, type_name: &str, conv: impl Fn(T) -> f32) -> Vec<f32>
+fn from_array<T>(arr: Array<T>, typmod: i32, type_name: &str, conv: impl Fn(T) -> f32) -> Vec<f32>
 where
-    for<'a> T: pgrx::datum::UnboxDatum<As<'a> = T>,
+    for<'a> T: Copy + pgrx::datum::UnboxDatum<As<'a> = T>,
 {
     let mut out = Vec::with_capacity(arr.len());
     for x in arr.iter() {
@@ -106,7 +111,9 @@ where
                 PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
                 "array must not contain nulls",
                 None,
-                Some(format!("Remove the NULL elements before casting to {type_name}.")),
+                Some(format!(
+                    "Remove the NULL elements before casting to {type_name}."
+                )),
             ),
         }
     }
@@ -141,7 +148,9 @@ fn vector_typmod_in(mods: Array<&CStr>) -> i32 {
 #[pg_extern(immutable, strict, parallel_safe)]
 fn vector_recv(mut buf: Internal, _oid: pg_sys::Oid, typmod: i32) -> VectorOut {
     // SAFETY: `si` comes from recv_elems and is a valid StringInfo.
-    let v = recv_elems(&mut buf, "vector", |si| unsafe { pg_sys::pq_getmsgfloat4(si) });
+    let v = recv_elems(&mut buf, "vector", |si| unsafe {
+        pg_sys::pq_getmsgfloat4(si)
+    });
     vmath::check_finite(&v, "vector").or_raise();
     vmath::check_typmod(v.len(), typmod).or_raise();
     VecOut(v)

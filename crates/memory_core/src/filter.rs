@@ -50,7 +50,10 @@ impl TextColumn {
     }
     /// The columns that fence tenants (design §3).
     pub fn is_scope(self) -> bool {
-        matches!(self, TextColumn::UserId | TextColumn::AgentId | TextColumn::RunId)
+        matches!(
+            self,
+            TextColumn::UserId | TextColumn::AgentId | TextColumn::RunId
+        )
     }
 }
 
@@ -269,8 +272,10 @@ impl Parser {
                 } else if let Some(field) = field_by_name(key) {
                     self.conditions(field, v)
                 } else {
-                    Err(bad(format!("invalid filter: unknown field \"{}\"", clip(key)))
-                        .hint(format!("Filterable fields: {FIELD_NAMES}.")))
+                    Err(
+                        bad(format!("invalid filter: unknown field \"{}\"", clip(key)))
+                            .hint(format!("Filterable fields: {FIELD_NAMES}.")),
+                    )
                 }
             }
         }
@@ -321,8 +326,11 @@ impl Parser {
                 let mut parts = Vec::with_capacity(ops.len());
                 for (name, operand) in ops {
                     let op = op_by_name(name).ok_or_else(|| {
-                        bad(format!("invalid filter: unknown operator \"{}\"", clip(name)))
-                            .hint(format!("Operators: {OPERATOR_NAMES}."))
+                        bad(format!(
+                            "invalid filter: unknown operator \"{}\"",
+                            clip(name)
+                        ))
+                        .hint(format!("Operators: {OPERATOR_NAMES}."))
                     })?;
                     parts.push(self.condition(field.clone(), op, operand.clone())?);
                 }
@@ -362,8 +370,11 @@ fn is_operator_object(obj: &Map<String, Value>) -> Result<bool> {
     } else if ops == obj.len() {
         Ok(true)
     } else {
-        Err(bad("invalid filter: an object mixes operators and metadata keys")
-            .hint(format!("Operators ({OPERATOR_NAMES}) cannot sit beside plain keys.")))
+        Err(
+            bad("invalid filter: an object mixes operators and metadata keys").hint(format!(
+                "Operators ({OPERATOR_NAMES}) cannot sit beside plain keys."
+            )),
+        )
     }
 }
 
@@ -375,7 +386,10 @@ fn check_path(path: &[String], key: &str) -> Result<()> {
         ));
     }
     if path.iter().any(|s| s.is_empty()) {
-        return Err(bad(format!("invalid filter: empty metadata key in \"{}\"", clip(key))));
+        return Err(bad(format!(
+            "invalid filter: empty metadata key in \"{}\"",
+            clip(key)
+        )));
     }
     Ok(())
 }
@@ -650,10 +664,9 @@ impl Compiler<'_> {
         // Equality on a scalar uses containment, which the GIN index on
         // metadata answers; everything else reads the value at the path.
         if op == Op::Eq && !(v.is_array() || v.is_object() || v.is_null()) {
-            let doc = path
-                .iter()
-                .rev()
-                .fold(v.clone(), |acc, k| Value::Object(Map::from_iter([(k.clone(), acc)])));
+            let doc = path.iter().rev().fold(v.clone(), |acc, k| {
+                Value::Object(Map::from_iter([(k.clone(), acc)]))
+            });
             return format!("(m.metadata @> {}::jsonb)", self.bind(Param::Json(doc)));
         }
         let p = self.bind(Param::TextArray(path.to_vec()));
@@ -704,7 +717,11 @@ impl Compiler<'_> {
 
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -734,7 +751,10 @@ mod tests {
     #[test]
     fn sibling_keys_are_anded_and_numbered() {
         let (s, p) = sql(json!({"AND": [{"user_id": "a"}, {"agent_id": {"ne": "b"}}]}));
-        assert_eq!(s, "((m.user_id = $1::text) AND (m.agent_id IS DISTINCT FROM $2::text))");
+        assert_eq!(
+            s,
+            "((m.user_id = $1::text) AND (m.agent_id IS DISTINCT FROM $2::text))"
+        );
         assert_eq!(p.len(), 2);
         let f = parse(&json!({"user_id": "a", "run_id": "r"})).unwrap();
         assert!(matches!(f, Filter::And(ref c) if c.len() == 2));
@@ -776,8 +796,14 @@ mod tests {
         assert!(s.contains("m.created_at >= $1::timestamptz"), "{s}");
         assert!(s.contains("m.created_at < to_timestamp($2::float8)"), "{s}");
         assert_eq!(p[1], Param::Float(1735689600.0));
-        assert_eq!(err(json!({"created_at": {"in": ["x"]}})).kind, Kind::InvalidParameter);
-        assert_eq!(err(json!({"updated_at": true})).kind, Kind::InvalidParameter);
+        assert_eq!(
+            err(json!({"created_at": {"in": ["x"]}})).kind,
+            Kind::InvalidParameter
+        );
+        assert_eq!(
+            err(json!({"updated_at": true})).kind,
+            Kind::InvalidParameter
+        );
     }
 
     #[test]
@@ -801,25 +827,37 @@ mod tests {
         assert_eq!(s, "(m.metadata @> $1::jsonb)");
         assert_eq!(p, vec![Param::Json(json!({"prefs": {"food": "tea"}}))]);
         let c = parse(&json!({"metadata.prefs.food": "tea"})).unwrap();
-        assert_eq!(c, parse(&json!({"metadata": {"prefs": {"food": "tea"}}})).unwrap());
+        assert_eq!(
+            c,
+            parse(&json!({"metadata": {"prefs": {"food": "tea"}}})).unwrap()
+        );
     }
 
     #[test]
     fn metadata_operators() {
         let (s, p) = sql(json!({"metadata": {"priority": {"gte": 2}}}));
-        assert!(s.contains("'number'") && s.contains(">= $2::numeric"), "{s}");
+        assert!(
+            s.contains("'number'") && s.contains(">= $2::numeric"),
+            "{s}"
+        );
         assert_eq!(p[0], Param::TextArray(vec!["priority".into()]));
         assert_eq!(p[1], Param::Text("2".into()));
         let (s, _) = sql(json!({"metadata.day": {"lt": "2024-05-01"}}));
         assert!(s.contains("'string'") && s.contains("< $2::text"), "{s}");
         let (s, _) = sql(json!({"metadata.tag": {"in": ["a", 1, true]}}));
-        assert!(s.contains("IN (SELECT jsonb_array_elements($2::jsonb))"), "{s}");
+        assert!(
+            s.contains("IN (SELECT jsonb_array_elements($2::jsonb))"),
+            "{s}"
+        );
         let (s, _) = sql(json!({"metadata.tag": {"nin": ["a"]}}));
         assert!(s.starts_with("(NOT COALESCE("), "{s}");
         let (s, _) = sql(json!({"metadata.tag": {"ne": "a"}}));
         assert!(s.contains("IS DISTINCT FROM $2::jsonb"), "{s}");
         let (s, _) = sql(json!({"metadata.tag": {"contains": "a"}}));
-        assert!(s.contains("WHEN 'array'") && s.contains("WHEN 'string'"), "{s}");
+        assert!(
+            s.contains("WHEN 'array'") && s.contains("WHEN 'string'"),
+            "{s}"
+        );
         let (s, _) = sql(json!({"metadata.tag": {"icontains": "A"}}));
         assert!(s.contains("lower($2::text)"), "{s}");
         let (s, _) = sql(json!({"metadata.tag": "*"}));
@@ -841,9 +879,14 @@ mod tests {
 
     #[test]
     fn scope_detection_only_through_and() {
-        let f = parse(&json!({"AND": [{"user_id": "a"}, {"OR": [{"agent_id": "x"}]}, {"run_id": "*"}]}))
-            .unwrap();
-        assert_eq!(f.scope_equalities(), vec![(TextColumn::UserId, "a".to_string())]);
+        let f = parse(
+            &json!({"AND": [{"user_id": "a"}, {"OR": [{"agent_id": "x"}]}, {"run_id": "*"}]}),
+        )
+        .unwrap();
+        assert_eq!(
+            f.scope_equalities(),
+            vec![(TextColumn::UserId, "a".to_string())]
+        );
         let f = parse(&json!({"NOT": [{"user_id": "a"}]})).unwrap();
         assert!(f.scope_equalities().is_empty());
         let f = parse(&json!({"metadata.user_id": "a"})).unwrap();
@@ -860,17 +903,27 @@ mod tests {
         assert!(e.hint.unwrap().contains("user_id"));
         let e = err(json!({"user_id": {"like": "a"}}));
         assert!(e.message.contains("unknown operator \"like\""));
-        assert!(err(json!({"metadata": {"a": {"gt": 1, "b": 2}}})).message.contains("mixes"));
-        assert!(err(json!({"user_id": {}})).message.contains("empty operator"));
+        assert!(err(json!({"metadata": {"a": {"gt": 1, "b": 2}}}))
+            .message
+            .contains("mixes"));
+        assert!(err(json!({"user_id": {}}))
+            .message
+            .contains("empty operator"));
         assert!(err(json!({})).message.contains("empty object"));
         assert!(err(json!({"AND": []})).message.contains("empty list"));
-        assert!(err(json!({"AND": {"user_id": "a"}})).message.contains("list"));
+        assert!(err(json!({"AND": {"user_id": "a"}}))
+            .message
+            .contains("list"));
         assert!(err(json!({"NOT": 3})).message.contains("NOT"));
         assert!(err(json!([{"user_id": "a"}])).message.contains("object"));
         assert!(err(json!("user_id = 'a'")).message.contains("object"));
         assert!(err(json!({"metadata": 5})).message.contains("metadata"));
-        assert!(err(json!({"metadata.": 5})).message.contains("empty metadata key"));
-        assert!(err(json!({"metadata.a..b": 5})).message.contains("empty metadata key"));
+        assert!(err(json!({"metadata.": 5}))
+            .message
+            .contains("empty metadata key"));
+        assert!(err(json!({"metadata.a..b": 5}))
+            .message
+            .contains("empty metadata key"));
     }
 
     #[test]
@@ -922,10 +975,15 @@ mod tests {
         let e = err(json!({ "metadata": deep_meta }));
         assert_eq!(e.kind, Kind::LimitExceeded);
         let huge: Vec<String> = (0..MAX_LIST + 1).map(|i| i.to_string()).collect();
-        assert_eq!(err(json!({"user_id": {"in": huge}})).kind, Kind::LimitExceeded);
+        assert_eq!(
+            err(json!({"user_id": {"in": huge}})).kind,
+            Kind::LimitExceeded
+        );
         let ok: Vec<String> = (0..MAX_LIST).map(|i| i.to_string()).collect();
         assert!(parse(&json!({"user_id": {"in": ok}})).is_ok());
-        let many: Vec<Value> = (0..MAX_CONDITIONS + 1).map(|i| json!({"run_id": i.to_string()})).collect();
+        let many: Vec<Value> = (0..MAX_CONDITIONS + 1)
+            .map(|i| json!({"run_id": i.to_string()}))
+            .collect();
         assert_eq!(err(json!({ "OR": many })).kind, Kind::LimitExceeded);
         let long_path = format!("metadata.{}", vec!["k"; MAX_PATH + 1].join("."));
         assert_eq!(err(json!({ long_path: 1 })).kind, Kind::LimitExceeded);

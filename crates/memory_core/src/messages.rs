@@ -62,8 +62,11 @@ pub fn parse_json(value: &Value) -> Result<Vec<Message>> {
                 .hint("Roles are user, assistant, system and tool."))
             }
             None => {
-                return Err(Error::invalid_parameter(format!("message {n} has no \"role\""))
-                    .hint("Each message looks like {\"role\": \"user\", \"content\": \"...\"}."))
+                return Err(
+                    Error::invalid_parameter(format!("message {n} has no \"role\"")).hint(
+                        "Each message looks like {\"role\": \"user\", \"content\": \"...\"}.",
+                    ),
+                )
             }
             Some(_) => {
                 return Err(Error::invalid_parameter(format!(
@@ -132,9 +135,11 @@ pub fn storable(messages: &[Message]) -> Result<Vec<&Message>> {
         .filter(|m| m.role != "system" && !m.content.trim().is_empty())
         .collect();
     if kept.is_empty() {
-        return Err(Error::invalid_parameter("messages contain nothing to remember")
-            .detail("Every message is empty or a system message.")
-            .hint("Pass at least one user or assistant message with text."));
+        return Err(
+            Error::invalid_parameter("messages contain nothing to remember")
+                .detail("Every message is empty or a system message.")
+                .hint("Pass at least one user or assistant message with text."),
+        );
     }
     Ok(kept)
 }
@@ -234,7 +239,12 @@ mod tests {
     #[test]
     fn string_and_single_object() {
         assert_eq!(parse_json(&json!("hello")).unwrap()[0].role, "user");
-        assert_eq!(parse_json(&json!({"role": "assistant", "content": "x"})).unwrap().len(), 1);
+        assert_eq!(
+            parse_json(&json!({"role": "assistant", "content": "x"}))
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[test]
@@ -250,14 +260,20 @@ mod tests {
             json!([{"role": 1, "content": "x"}]),
             json!([{"role": "user", "content": "x", "name": 3}]),
         ] {
-            assert_eq!(parse_json(&bad).unwrap_err().kind, Kind::InvalidParameter, "{bad}");
+            assert_eq!(
+                parse_json(&bad).unwrap_err().kind,
+                Kind::InvalidParameter,
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn nothing_to_store() {
-        let m = parse_json(&json!([{"role": "system", "content": "x"}, {"role": "user", "content": "  "}]))
-            .unwrap();
+        let m = parse_json(
+            &json!([{"role": "system", "content": "x"}, {"role": "user", "content": "  "}]),
+        )
+        .unwrap();
         assert!(storable(&m).is_err());
         assert!(storable(&parse_json(&json!([])).unwrap()).is_err());
     }

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Run tests/sql/*.sql against a fresh server and compare with
+# tests/expected/*.out (pg_regress). Assumes the extension is installed.
+source "$(dirname "$0")/common.sh"
+cd "$REPO"
+
+"$REPO/scripts/server.sh" stop "$TEST_PORT"
+base="$(pg_base)"
+as_root rm -rf "${base:?}/${TEST_PORT}"
+"$REPO/scripts/server.sh" start "$TEST_PORT"
+trap '"$REPO/scripts/server.sh" stop "$TEST_PORT"' EXIT
+
+psql -X -q -h localhost -p "$TEST_PORT" -U postgres -d postgres \
+    -c "DROP DATABASE IF EXISTS memory_regress" -c "CREATE DATABASE memory_regress"
+psql -X -q -h localhost -p "$TEST_PORT" -U postgres -d memory_regress -c "CREATE EXTENSION memory_ext"
+
+PG_REGRESS="$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/regress/pg_regress"
+out="${REPO}/target/regress"
+rm -rf "$out" && mkdir -p "$out"
+tests=()
+for f in tests/sql/*.sql; do tests+=("$(basename "$f" .sql)"); done
+
+status=0
+"$PG_REGRESS" --use-existing --host=localhost --port="$TEST_PORT" --user=postgres \
+    --dbname=memory_regress --inputdir=tests --outputdir="$out" \
+    --bindir="$PGBIN" "${tests[@]}" || status=$?
+if [ "$status" -ne 0 ] && [ -f "$out/regression.diffs" ]; then
+    cat "$out/regression.diffs"
+fi
+exit "$status"

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# make test: everything CI checks, from a fresh machine.
+source "$(dirname "$0")/common.sh"
+cd "$REPO"
+start=$(date +%s)
+
+"$REPO/scripts/setup.sh"
+
+say "cargo fmt --check"
+cargo fmt --all -- --check
+
+say "cargo clippy (warnings are errors)"
+cargo clippy --all-targets --workspace -- -D warnings
+
+say "unit tests of the pure modules"
+cargo test -p memory_core
+
+say "in-database tests (cargo pgrx test)"
+base="$(pg_base)"
+as_root mkdir -p "${base}/pgrx-test"
+as_root chown postgres "${base}/pgrx-test"
+as_root rm -rf "${base}/pgrx-test/data"
+cargo pgrx test pg${PG_MAJOR} --runas postgres --pgdata "${base}/pgrx-test/data"
+
+# cargo pgrx test installed its test build; put the release build back.
+"$REPO/scripts/install.sh"
+
+say "end-to-end SQL tests against a real server (port ${TEST_PORT})"
+"$REPO/scripts/regress.sh"
+
+say "all tests passed in $(( $(date +%s) - start )) s"
