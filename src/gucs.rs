@@ -1,4 +1,7 @@
 //! Every setting of memory_ext, registered once when the library loads.
+//! Endpoint URLs and API keys are superuser-only (`Suset`) and hidden from
+//! other roles, so no tenant can point the server at another host or read a
+//! key.
 
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use std::ffi::CString;
@@ -6,12 +9,135 @@ use std::ffi::CString;
 /// The user whose rows row-level security shows (see `memory.enable_tenant_isolation`).
 pub static CURRENT_USER_ID: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
+/// Which embedder computes vectors: minilm, wordllama or openai.
+pub static EMBEDDER: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"minilm"));
+pub static EMBEDDING_URL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub static EMBEDDING_MODEL: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"text-embedding-3-small"));
+pub static EMBEDDING_API_KEY: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub static LLM_API_KEY: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub static LLM_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(30_000);
+/// Directory of the built-in models; empty means `<sharedir>/extension/memory_ext/models`.
+pub static MODEL_DIR: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+
+/// Text search configuration of the keyword channel.
+pub static TEXT_SEARCH_CONFIG: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"english"));
+/// Fusion weights of the search channels.
+pub static VECTOR_WEIGHT: GucSetting<f64> = GucSetting::<f64>::new(0.5);
+pub static KEYWORD_WEIGHT: GucSetting<f64> = GucSetting::<f64>::new(0.5);
+/// `score` (normalised interpolation) or `rrf`.
+pub static FUSION: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"score"));
+
+pub fn text(setting: &GucSetting<Option<CString>>) -> Option<String> {
+    setting
+        .get()
+        .and_then(|c| c.into_string().ok())
+        .filter(|s| !s.trim().is_empty())
+}
+
 pub fn init() {
+    let secret = GucFlags::NO_SHOW_ALL | GucFlags::SUPERUSER_ONLY;
     GucRegistry::define_string_guc(
         c"memory.current_user_id",
         c"User whose memories row-level security makes visible.",
         c"Set per request by the application when memory.enable_tenant_isolation() is on; unset means no rows.",
         &CURRENT_USER_ID,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"memory.embedder",
+        c"Embedder for memories and queries: minilm, wordllama or openai.",
+        c"minilm (all-MiniLM-L6-v2, 384 dims) and wordllama (WordLlama-256) run in the backend; openai calls memory.embedding_url.",
+        &EMBEDDER,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"memory.embedding_url",
+        c"Base URL of an OpenAI-compatible embeddings endpoint (superuser only).",
+        c"Like OpenAI's base_url, e.g. http://127.0.0.1:8000/v1; /embeddings is appended.",
+        &EMBEDDING_URL,
+        GucContext::Suset,
+        GucFlags::SUPERUSER_ONLY,
+    );
+    GucRegistry::define_string_guc(
+        c"memory.embedding_model",
+        c"Model name sent to the embeddings endpoint.",
+        c"",
+        &EMBEDDING_MODEL,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"memory.embedding_api_key",
+        c"API key for the embeddings endpoint (superuser only; falls back to memory.llm_api_key).",
+        c"",
+        &EMBEDDING_API_KEY,
+        GucContext::Suset,
+        secret,
+    );
+    GucRegistry::define_string_guc(
+        c"memory.llm_api_key",
+        c"API key for the OpenAI-compatible endpoints (superuser only).",
+        c"",
+        &LLM_API_KEY,
+        GucContext::Suset,
+        secret,
+    );
+    GucRegistry::define_int_guc(
+        c"memory.llm_timeout_ms",
+        c"Time budget of one call to an LLM or embedding endpoint, retry included.",
+        c"",
+        &LLM_TIMEOUT_MS,
+        100,
+        600_000,
+        GucContext::Userset,
+        GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_string_guc(
+        c"memory.model_dir",
+        c"Directory of the built-in embedders' weights (superuser only).",
+        c"Empty means <sharedir>/extension/memory_ext/models.",
+        &MODEL_DIR,
+        GucContext::Suset,
+        GucFlags::SUPERUSER_ONLY,
+    );
+    GucRegistry::define_string_guc(
+        c"memory.text_search_config",
+        c"Text search configuration of the keyword channel (stemming, stop words).",
+        c"Memories keep the lexemes computed when they were written.",
+        &TEXT_SEARCH_CONFIG,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_float_guc(
+        c"memory.vector_weight",
+        c"Weight of the vector channel in search fusion.",
+        c"",
+        &VECTOR_WEIGHT,
+        0.0,
+        1.0,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_float_guc(
+        c"memory.keyword_weight",
+        c"Weight of the keyword (BM25) channel in search fusion.",
+        c"",
+        &KEYWORD_WEIGHT,
+        0.0,
+        1.0,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"memory.fusion",
+        c"How search channels are fused: score (normalised interpolation) or rrf.",
+        c"",
+        &FUSION,
         GucContext::Userset,
         GucFlags::default(),
     );

@@ -2,8 +2,10 @@
 //! This file only wires the modules together.
 
 mod api;
+mod embed;
 mod error;
 mod gucs;
+mod http;
 mod types;
 
 ::pgrx::pg_module_magic!(name, version);

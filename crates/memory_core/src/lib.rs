@@ -1,9 +1,12 @@
 //! Pure-Rust algorithms of memory_ext. Nothing here touches PostgreSQL, so all
 //! of it is unit-tested with plain `cargo test`.
 
+pub mod embed;
 pub mod error;
 pub mod filter;
 pub mod messages;
+pub mod rank;
+pub mod text;
 pub mod vector;
 
 pub use error::{Error, Kind, Result};

@@ -1,0 +1,298 @@
+//! all-MiniLM-L6-v2: a 6-layer BERT encoder (hidden 384, 12 heads, FFN 1536),
+//! mean-pooled over tokens and L2-normalised, as sentence-transformers does.
+//!
+//! A short forward pass over `matrixmultiply`'s single-threaded SGEMM rather
+//! than a tensor framework: it builds in seconds, adds no thread pool to the
+//! Postgres backend, and lets the caller check for cancellation between
+//! layers.
+
+use super::weights::Weights;
+use crate::error::{Error, Kind, Result};
+use std::borrow::Cow;
+use std::path::Path;
+use tokenizers::{Tokenizer, TruncationParams};
+
+pub const DIMS: usize = 384;
+const HEADS: usize = 12;
+const HEAD_DIM: usize = DIMS / HEADS;
+const FFN: usize = 1536;
+const LAYERS: usize = 6;
+const VOCAB: usize = 30522;
+const MAX_POSITIONS: usize = 512;
+/// sentence-transformers' max_seq_length for this model.
+pub const MAX_TOKENS: usize = 256;
+const EPS: f32 = 1e-12;
+
+struct Layer<'a> {
+    q_w: Cow<'a, [f32]>,
+    q_b: Cow<'a, [f32]>,
+    k_w: Cow<'a, [f32]>,
+    k_b: Cow<'a, [f32]>,
+    v_w: Cow<'a, [f32]>,
+    v_b: Cow<'a, [f32]>,
+    o_w: Cow<'a, [f32]>,
+    o_b: Cow<'a, [f32]>,
+    ln1_g: Cow<'a, [f32]>,
+    ln1_b: Cow<'a, [f32]>,
+    i_w: Cow<'a, [f32]>,
+    i_b: Cow<'a, [f32]>,
+    f_w: Cow<'a, [f32]>,
+    f_b: Cow<'a, [f32]>,
+    ln2_g: Cow<'a, [f32]>,
+    ln2_b: Cow<'a, [f32]>,
+}
+
+/// Borrowed views of the weights, checked for shape once.
+struct Model<'a> {
+    word: Cow<'a, [f32]>,
+    position: Cow<'a, [f32]>,
+    token_type: Cow<'a, [f32]>,
+    ln_g: Cow<'a, [f32]>,
+    ln_b: Cow<'a, [f32]>,
+    layers: Vec<Layer<'a>>,
+}
+
+impl<'a> Model<'a> {
+    fn new(w: &'a Weights) -> Result<Model<'a>> {
+        let mut layers = Vec::with_capacity(LAYERS);
+        for l in 0..LAYERS {
+            let p = format!("encoder.layer.{l}.");
+            let t = |n: &str, shape: &[usize]| w.f32(&format!("{p}{n}"), shape);
+            layers.push(Layer {
+                q_w: t("attention.self.query.weight", &[DIMS, DIMS])?,
+                q_b: t("attention.self.query.bias", &[DIMS])?,
+                k_w: t("attention.self.key.weight", &[DIMS, DIMS])?,
+                k_b: t("attention.self.key.bias", &[DIMS])?,
+                v_w: t("attention.self.value.weight", &[DIMS, DIMS])?,
+                v_b: t("attention.self.value.bias", &[DIMS])?,
+                o_w: t("attention.output.dense.weight", &[DIMS, DIMS])?,
+                o_b: t("attention.output.dense.bias", &[DIMS])?,
+                ln1_g: t("attention.output.LayerNorm.weight", &[DIMS])?,
+                ln1_b: t("attention.output.LayerNorm.bias", &[DIMS])?,
+                i_w: t("intermediate.dense.weight", &[FFN, DIMS])?,
+                i_b: t("intermediate.dense.bias", &[FFN])?,
+                f_w: t("output.dense.weight", &[DIMS, FFN])?,
+                f_b: t("output.dense.bias", &[DIMS])?,
+                ln2_g: t("output.LayerNorm.weight", &[DIMS])?,
+                ln2_b: t("output.LayerNorm.bias", &[DIMS])?,
+            });
+        }
+        Ok(Model {
+            word: w.f32("embeddings.word_embeddings.weight", &[VOCAB, DIMS])?,
+            position: w.f32("embeddings.position_embeddings.weight", &[MAX_POSITIONS, DIMS])?,
+            token_type: w.f32("embeddings.token_type_embeddings.weight", &[2, DIMS])?,
+            ln_g: w.f32("embeddings.LayerNorm.weight", &[DIMS])?,
+            ln_b: w.f32("embeddings.LayerNorm.bias", &[DIMS])?,
+            layers,
+        })
+    }
+}
+
+/// `out (n × m) = x (n × k) · Wᵀ + b` where `w` is PyTorch's (m × k) row-major.
+fn linear(x: &[f32], n: usize, k: usize, w: &[f32], b: &[f32], m: usize, out: &mut [f32]) {
+    for row in out.chunks_exact_mut(m).take(n) {
+        row.copy_from_slice(&b[..m]);
+    }
+    // SAFETY: the slices hold n×k, m×k and n×m elements laid out with the
+    // strides given; matrixmultiply reads and writes only inside them.
+    #[allow(unsafe_code)]
+    unsafe {
+        matrixmultiply::sgemm(
+            n,
+            k,
+            m,
+            1.0,
+            x.as_ptr(),
+            k as isize,
+            1,
+            w.as_ptr(),
+            1,
+            k as isize,
+            1.0,
+            out.as_mut_ptr(),
+            m as isize,
+            1,
+        );
+    }
+}
+
+fn layer_norm(x: &mut [f32], g: &[f32], b: &[f32]) {
+    for row in x.chunks_exact_mut(DIMS) {
+        let mean = row.iter().sum::<f32>() / DIMS as f32;
+        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / DIMS as f32;
+        let inv = 1.0 / (var + EPS).sqrt();
+        for ((v, gi), bi) in row.iter_mut().zip(g).zip(b) {
+            *v = (*v - mean) * inv * gi + bi;
+        }
+    }
+}
+
+fn gelu(x: f32) -> f32 {
+    0.5 * x * (1.0 + libm::erff(x / std::f32::consts::SQRT_2))
+}
+
+pub struct MiniLm {
+    weights: Weights,
+    tokenizer: Tokenizer,
+}
+
+fn tokenizer_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::new(
+        Kind::InvalidParameter,
+        format!("cannot load tokenizer {}", path.display()),
+    )
+    .detail(e.to_string())
+    .hint("Reinstall the models with `make install` (scripts/models.sh).")
+}
+
+impl MiniLm {
+    /// Load `model.safetensors` and `tokenizer.json` from `dir`.
+    pub fn load(dir: &Path) -> Result<MiniLm> {
+        let weights = Weights::open(&dir.join("model.safetensors"))?;
+        Model::new(&weights)?;
+        let tpath = dir.join("tokenizer.json");
+        let mut tokenizer = Tokenizer::from_file(&tpath).map_err(|e| tokenizer_error(&tpath, e))?;
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: MAX_TOKENS,
+                ..Default::default()
+            }))
+            .map_err(|e| tokenizer_error(&tpath, e))?;
+        Ok(MiniLm { weights, tokenizer })
+    }
+
+    pub fn tokenize(&self, text: &str) -> Result<Vec<u32>> {
+        let enc = self
+            .tokenizer
+            .encode(text, true)
+            .map_err(|e| Error::new(Kind::InvalidText, format!("cannot tokenize text: {e}")))?;
+        Ok(enc.get_ids().to_vec())
+    }
+
+    /// Embed each text; `interrupt` is called between layers so a query
+    /// cancel can stop a long batch.
+    pub fn embed(&self, texts: &[&str], interrupt: &mut dyn FnMut()) -> Result<Vec<Vec<f32>>> {
+        let model = Model::new(&self.weights)?;
+        texts
+            .iter()
+            .map(|t| {
+                let ids = self.tokenize(t)?;
+                Ok(forward(&model, &ids, interrupt))
+            })
+            .collect()
+    }
+}
+
+fn forward(m: &Model<'_>, ids: &[u32], interrupt: &mut dyn FnMut()) -> Vec<f32> {
+    let n = ids.len().clamp(1, MAX_POSITIONS);
+    let mut x = vec![0f32; n * DIMS];
+    for (i, row) in x.chunks_exact_mut(DIMS).enumerate() {
+        let id = ids.get(i).copied().unwrap_or(0) as usize % VOCAB;
+        let w = &m.word[id * DIMS..(id + 1) * DIMS];
+        let p = &m.position[i * DIMS..(i + 1) * DIMS];
+        let t = &m.token_type[..DIMS];
+        for d in 0..DIMS {
+            row[d] = w[d] + p[d] + t[d];
+        }
+    }
+    layer_norm(&mut x, &m.ln_g, &m.ln_b);
+
+    let mut q = vec![0f32; n * DIMS];
+    let mut k = vec![0f32; n * DIMS];
+    let mut v = vec![0f32; n * DIMS];
+    let mut ctx = vec![0f32; n * DIMS];
+    let mut scores = vec![0f32; n * n];
+    let mut attn = vec![0f32; n * DIMS];
+    let mut inter = vec![0f32; n * FFN];
+    let mut ffn = vec![0f32; n * DIMS];
+    let scale = 1.0 / (HEAD_DIM as f32).sqrt();
+
+    for l in &m.layers {
+        interrupt();
+        linear(&x, n, DIMS, &l.q_w, &l.q_b, DIMS, &mut q);
+        linear(&x, n, DIMS, &l.k_w, &l.k_b, DIMS, &mut k);
+        linear(&x, n, DIMS, &l.v_w, &l.v_b, DIMS, &mut v);
+        for h in 0..HEADS {
+            let off = h * HEAD_DIM;
+            // SAFETY: every matrix below is a strided view inside q, k, v,
+            // scores or ctx, whose lengths cover n×DIMS and n×n elements.
+            #[allow(unsafe_code)]
+            unsafe {
+                matrixmultiply::sgemm(
+                    n,
+                    HEAD_DIM,
+                    n,
+                    scale,
+                    q.as_ptr().add(off),
+                    DIMS as isize,
+                    1,
+                    k.as_ptr().add(off),
+                    1,
+                    DIMS as isize,
+                    0.0,
+                    scores.as_mut_ptr(),
+                    n as isize,
+                    1,
+                );
+            }
+            for row in scores.chunks_exact_mut(n) {
+                let max = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+                let mut sum = 0.0;
+                for s in row.iter_mut() {
+                    *s = (*s - max).exp();
+                    sum += *s;
+                }
+                for s in row.iter_mut() {
+                    *s /= sum;
+                }
+            }
+            // SAFETY: as above.
+            #[allow(unsafe_code)]
+            unsafe {
+                matrixmultiply::sgemm(
+                    n,
+                    n,
+                    HEAD_DIM,
+                    1.0,
+                    scores.as_ptr(),
+                    n as isize,
+                    1,
+                    v.as_ptr().add(off),
+                    DIMS as isize,
+                    1,
+                    0.0,
+                    ctx.as_mut_ptr().add(off),
+                    DIMS as isize,
+                    1,
+                );
+            }
+        }
+        linear(&ctx, n, DIMS, &l.o_w, &l.o_b, DIMS, &mut attn);
+        for (a, xi) in attn.iter_mut().zip(&x) {
+            *a += xi;
+        }
+        layer_norm(&mut attn, &l.ln1_g, &l.ln1_b);
+        linear(&attn, n, DIMS, &l.i_w, &l.i_b, FFN, &mut inter);
+        for val in inter.iter_mut() {
+            *val = gelu(*val);
+        }
+        linear(&inter, n, FFN, &l.f_w, &l.f_b, DIMS, &mut ffn);
+        for (f, a) in ffn.iter_mut().zip(&attn) {
+            *f += a;
+        }
+        layer_norm(&mut ffn, &l.ln2_g, &l.ln2_b);
+        std::mem::swap(&mut x, &mut ffn);
+    }
+
+    let mut pooled = vec![0f32; DIMS];
+    for row in x.chunks_exact(DIMS) {
+        for (p, v) in pooled.iter_mut().zip(row) {
+            *p += v;
+        }
+    }
+    for p in pooled.iter_mut() {
+        *p /= n as f32;
+    }
+    crate::vector::normalize(&pooled)
+}

@@ -1,0 +1,209 @@
+//! Ranking: BM25 for the keyword channel, and the fusion of channels.
+//!
+//! BM25 (Robertson/Sparck Jones, Lucene's non-negative IDF):
+//!   idf(t)   = ln(1 + (N - df + 0.5) / (df + 0.5))
+//!   score(d) = Σ_t idf(t) · tf·(k1 + 1) / (tf + k1·(1 - b + b·|d|/avgdl))
+//! with k1 = 1.2, b = 0.75; N, df and avgdl are taken over the searched set
+//! (the scope after filters), so one tenant's vocabulary never weighs
+//! another's.
+//!
+//! Fusion (`score`, the default): each channel's scores are scaled as
+//! (s − lo) / (hi − lo), hi being the channel's best score among its
+//! candidates and lo = min(0, its worst). The channel's best match gets 1,
+//! and uniformly weak matches stay weak instead of being stretched over
+//! [0, 1] as plain min-max would. A candidate a channel did not return gets 0
+//! there. The fused score is the weighted mean, so it lies in [0, 1].
+//! `rrf` is reciprocal rank fusion, Σ w / (60 + rank), rescaled to [0, 1].
+
+pub const K1: f64 = 1.2;
+pub const B: f64 = 0.75;
+pub const RRF_K: f64 = 60.0;
+
+/// Corpus statistics of the searched set.
+#[derive(Debug, Clone, Copy)]
+pub struct Corpus {
+    pub docs: f64,
+    pub avg_len: f64,
+}
+
+pub fn idf(corpus: Corpus, df: f64) -> f64 {
+    (1.0 + (corpus.docs - df + 0.5) / (df + 0.5)).ln()
+}
+
+/// BM25 of one document: `tfs[i]` is the frequency of query term `i`,
+/// `dfs[i]` its document frequency.
+pub fn bm25(corpus: Corpus, dfs: &[f64], doc_len: f64, tfs: &[f64]) -> f64 {
+    let avg = if corpus.avg_len > 0.0 { corpus.avg_len } else { 1.0 };
+    let norm = K1 * (1.0 - B + B * doc_len / avg);
+    dfs.iter()
+        .zip(tfs)
+        .filter(|(_, tf)| **tf > 0.0)
+        .map(|(df, tf)| idf(corpus, *df) * tf * (K1 + 1.0) / (tf + norm))
+        .sum()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fusion {
+    Score,
+    Rrf,
+}
+
+impl Fusion {
+    pub fn parse(s: &str) -> Option<Fusion> {
+        match s {
+            "score" => Some(Fusion::Score),
+            "rrf" => Some(Fusion::Rrf),
+            _ => None,
+        }
+    }
+}
+
+/// One candidate's standing in each channel (None: not returned by it).
+#[derive(Debug, Clone, Default)]
+pub struct Channels {
+    /// Cosine similarity and 1-based rank in the vector channel.
+    pub vector: Option<(f64, usize)>,
+    /// BM25 score and 1-based rank in the keyword channel.
+    pub keyword: Option<(f64, usize)>,
+}
+
+/// Weights of the channels.
+#[derive(Debug, Clone, Copy)]
+pub struct Weights {
+    pub vector: f64,
+    pub keyword: f64,
+}
+
+/// Fused scores in [0, 1], in the order of `cands`.
+pub fn fuse(cands: &[Channels], w: Weights, how: Fusion) -> Vec<f64> {
+    let total = w.vector + w.keyword;
+    if total <= 0.0 {
+        return vec![0.0; cands.len()];
+    }
+    match how {
+        Fusion::Rrf => {
+            let best = (w.vector + w.keyword) / (RRF_K + 1.0);
+            cands
+                .iter()
+                .map(|c| {
+                    let v = c.vector.map_or(0.0, |(_, r)| w.vector / (RRF_K + r as f64));
+                    let k = c.keyword.map_or(0.0, |(_, r)| w.keyword / (RRF_K + r as f64));
+                    (v + k) / best
+                })
+                .collect()
+        }
+        Fusion::Score => {
+            let vmax = scale(cands.iter().filter_map(|c| c.vector.map(|(s, _)| s)));
+            let kmax = scale(cands.iter().filter_map(|c| c.keyword.map(|(s, _)| s)));
+            cands
+                .iter()
+                .map(|c| {
+                    let v = c.vector.map_or(0.0, |(s, _)| normalise(s, vmax));
+                    let k = c.keyword.map_or(0.0, |(s, _)| normalise(s, kmax));
+                    (w.vector * v + w.keyword * k) / total
+                })
+                .collect()
+        }
+    }
+}
+
+/// (lo, hi) of a channel: hi its best score, lo = min(0, its worst).
+fn scale(scores: impl Iterator<Item = f64>) -> (f64, f64) {
+    scores.fold((0.0, f64::NEG_INFINITY), |(lo, hi), s| (lo.min(s), hi.max(s)))
+}
+
+fn normalise(s: f64, (lo, hi): (f64, f64)) -> f64 {
+    if hi > lo {
+        ((s - lo) / (hi - lo)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idf_is_positive_and_decreasing() {
+        let c = Corpus { docs: 100.0, avg_len: 10.0 };
+        assert!(idf(c, 1.0) > idf(c, 10.0));
+        assert!(idf(c, 100.0) > 0.0);
+    }
+
+    #[test]
+    fn bm25_prefers_rare_terms_and_short_docs() {
+        let c = Corpus { docs: 100.0, avg_len: 10.0 };
+        let rare = bm25(c, &[1.0, 90.0], 10.0, &[1.0, 0.0]);
+        let common = bm25(c, &[1.0, 90.0], 10.0, &[0.0, 1.0]);
+        assert!(rare > common);
+        let short = bm25(c, &[5.0], 5.0, &[1.0]);
+        let long = bm25(c, &[5.0], 50.0, &[1.0]);
+        assert!(short > long);
+        let twice = bm25(c, &[5.0], 10.0, &[2.0]);
+        let once = bm25(c, &[5.0], 10.0, &[1.0]);
+        assert!(twice > once && twice < 2.0 * once, "tf saturates");
+        assert_eq!(bm25(c, &[5.0], 10.0, &[0.0]), 0.0);
+    }
+
+    #[test]
+    fn bm25_matches_hand_computation() {
+        let c = Corpus { docs: 3.0, avg_len: 4.0 };
+        let idf1 = (1.0f64 + (3.0 - 1.0 + 0.5) / 1.5).ln();
+        let expected = idf1 * 2.2 / (1.0 + 1.2 * (0.25 + 0.75 * 2.0 / 4.0));
+        assert!((bm25(c, &[1.0], 2.0, &[1.0]) - expected).abs() < 1e-12);
+    }
+
+    fn cand(v: Option<(f64, usize)>, k: Option<(f64, usize)>) -> Channels {
+        Channels { vector: v, keyword: k }
+    }
+
+    #[test]
+    fn score_fusion_is_bounded_and_ordered() {
+        let w = Weights { vector: 0.5, keyword: 0.5 };
+        let c = vec![
+            cand(Some((0.9, 1)), Some((8.0, 1))),
+            cand(Some((0.5, 2)), None),
+            cand(None, Some((4.0, 2))),
+        ];
+        let s = fuse(&c, w, Fusion::Score);
+        assert!((s[0] - 1.0).abs() < 1e-12);
+        assert!(s.iter().all(|x| (0.0..=1.0).contains(x)));
+        assert!(s[1] > 0.0 && s[2] > 0.0);
+        assert!((s[1] - 0.5 * 0.5 / 0.9).abs() < 1e-9);
+        assert!((s[2] - 0.5 * 0.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn weak_vector_matches_stay_weak() {
+        let w = Weights { vector: 1.0, keyword: 0.0 };
+        let c = vec![cand(Some((0.2, 1)), None), cand(Some((0.1, 2)), None)];
+        let s = fuse(&c, w, Fusion::Score);
+        assert!((s[0] - 1.0).abs() < 1e-12, "the best still leads");
+        assert!((s[1] - 0.5).abs() < 1e-12, "scaled from 0, not stretched from 0.1");
+        let neg = vec![cand(Some((-0.3, 1)), None), cand(Some((0.6, 2)), None)];
+        let s = fuse(&neg, w, Fusion::Score);
+        assert!(s[0] < s[1]);
+    }
+
+    #[test]
+    fn weights_steer_the_ranking() {
+        let c = vec![cand(Some((0.9, 1)), None), cand(None, Some((5.0, 1)))];
+        let v = fuse(&c, Weights { vector: 0.9, keyword: 0.1 }, Fusion::Score);
+        assert!(v[0] > v[1]);
+        let k = fuse(&c, Weights { vector: 0.1, keyword: 0.9 }, Fusion::Score);
+        assert!(k[1] > k[0]);
+        assert_eq!(fuse(&c, Weights { vector: 0.0, keyword: 0.0 }, Fusion::Score), vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn rrf() {
+        let w = Weights { vector: 1.0, keyword: 1.0 };
+        let c = vec![cand(Some((0.9, 1)), Some((5.0, 1))), cand(Some((0.8, 2)), None)];
+        let s = fuse(&c, w, Fusion::Rrf);
+        assert!((s[0] - 1.0).abs() < 1e-12);
+        assert!((s[1] - (1.0 / 62.0) / (2.0 / 61.0)).abs() < 1e-12);
+        assert_eq!(Fusion::parse("rrf"), Some(Fusion::Rrf));
+        assert_eq!(Fusion::parse("x"), None);
+    }
+}

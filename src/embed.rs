@@ -1,0 +1,155 @@
+//! The configured embedder (`memory.embedder`): the built-in models, loaded
+//! once per backend from memory-mapped files, or an OpenAI-compatible
+//! `/embeddings` endpoint.
+
+use crate::error::{raise, report, OrRaise};
+use crate::gucs;
+use crate::http::Request;
+use crate::types::varvec::VectorOut;
+use memory_core::embed::Builtin;
+use memory_core::Error;
+use pgrx::prelude::*;
+use pgrx::{pg_sys, PgSqlErrorCode};
+use serde_json::{json, Value};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Duration;
+
+thread_local! {
+    static LOADED: RefCell<HashMap<String, Rc<Builtin>>> = RefCell::new(HashMap::new());
+}
+
+/// Embeddings of a batch, with the name of what made them.
+pub struct Embedded {
+    pub embedder: String,
+    pub vectors: Vec<Vec<f32>>,
+}
+
+/// Name recorded with each memory: `minilm`, `wordllama` or `openai:<model>`.
+pub fn current_name() -> String {
+    let e = gucs::text(&gucs::EMBEDDER).unwrap_or_else(|| "minilm".into());
+    match e.as_str() {
+        "minilm" | "wordllama" => e,
+        "openai" => format!(
+            "openai:{}",
+            gucs::text(&gucs::EMBEDDING_MODEL).unwrap_or_default()
+        ),
+        other => raise(
+            Error::invalid_parameter(format!("unknown embedder \"{other}\""))
+                .hint("Set memory.embedder to minilm, wordllama or openai."),
+        ),
+    }
+}
+
+fn model_dir() -> PathBuf {
+    if let Some(d) = gucs::text(&gucs::MODEL_DIR) {
+        return PathBuf::from(d);
+    }
+    let mut buf = [0 as std::ffi::c_char; pg_sys::MAXPGPATH as usize];
+    // SAFETY: get_share_path writes a NUL-terminated path of at most
+    // MAXPGPATH bytes into `buf`; my_exec_path is set at backend start.
+    let share = unsafe {
+        pg_sys::get_share_path(std::ptr::addr_of!(pg_sys::my_exec_path).cast(), buf.as_mut_ptr());
+        std::ffi::CStr::from_ptr(buf.as_ptr())
+    };
+    PathBuf::from(share.to_string_lossy().into_owned()).join("extension/memory_ext/models")
+}
+
+fn builtin(name: &str) -> Rc<Builtin> {
+    if let Some(m) = LOADED.with(|l| l.borrow().get(name).cloned()) {
+        return m;
+    }
+    let loaded = Rc::new(Builtin::load(name, &model_dir()).or_raise());
+    LOADED.with(|l| l.borrow_mut().insert(name.to_string(), loaded.clone()));
+    loaded
+}
+
+/// Embed `texts` with the configured embedder (one batch, one call).
+pub fn embed(texts: &[&str]) -> Embedded {
+    let embedder = current_name();
+    if texts.is_empty() {
+        return Embedded {
+            embedder,
+            vectors: Vec::new(),
+        };
+    }
+    let vectors = if let Some(model) = embedder.strip_prefix("openai:") {
+        openai(model, texts)
+    } else {
+        let m = builtin(&embedder);
+        m.embed(texts, &mut || {
+            pgrx::check_for_interrupts!();
+        }).or_raise()
+    };
+    Embedded { embedder, vectors }
+}
+
+fn openai(model: &str, texts: &[&str]) -> Vec<Vec<f32>> {
+    let url = gucs::text(&gucs::EMBEDDING_URL).unwrap_or_default();
+    let key = gucs::text(&gucs::EMBEDDING_API_KEY).or_else(|| gucs::text(&gucs::LLM_API_KEY));
+    let n = texts.len();
+    let reply = Request {
+        setting: "memory.embedding_url",
+        base_url: &url,
+        path: "/embeddings",
+        api_key: key.as_deref(),
+        body: json!({"model": model, "input": texts}),
+        timeout: Duration::from_millis(gucs::LLM_TIMEOUT_MS.get().max(1) as u64),
+    }
+    .send(|v| parse_embeddings(v, n).map(|_| ()));
+    parse_embeddings(&reply, n).unwrap_or_default()
+}
+
+/// OpenAI's `{"data": [{"index": i, "embedding": [...]}, ...]}`, in input order,
+/// every vector finite and of one length.
+fn parse_embeddings(v: &Value, n: usize) -> Result<Vec<Vec<f32>>, String> {
+    let data = v["data"].as_array().ok_or("no \"data\" list")?;
+    if data.len() != n {
+        return Err(format!("{} embeddings for {n} inputs", data.len()));
+    }
+    let mut out = vec![Vec::new(); n];
+    for (pos, item) in data.iter().enumerate() {
+        let idx = item["index"].as_u64().map(|i| i as usize).unwrap_or(pos);
+        let emb = item["embedding"].as_array().ok_or("an item has no \"embedding\" list")?;
+        let vec: Vec<f32> = emb
+            .iter()
+            .map(|x| x.as_f64().map(|f| f as f32).filter(|f| f.is_finite()))
+            .collect::<Option<Vec<f32>>>()
+            .ok_or("an embedding holds a value that is not a finite number")?;
+        if idx >= n || !out[idx].is_empty() {
+            return Err(format!("bad or repeated index {idx}"));
+        }
+        out[idx] = vec;
+    }
+    let dims = out[0].len();
+    if dims == 0 || dims > memory_core::vector::MAX_DIM || out.iter().any(|v| v.len() != dims) {
+        return Err("embeddings are empty, too long, or of different lengths".into());
+    }
+    Ok(out)
+}
+
+/// The configured embedder's vector for `text`.
+#[pg_extern(name = "embed")]
+fn embed_sql(text: Option<&str>) -> Option<VectorOut> {
+    let text = text?;
+    if text.trim().is_empty() {
+        report(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "cannot embed empty text",
+            None,
+            None,
+        );
+    }
+    let mut e = embed(&[text]);
+    Some(memory_core::vector::check_finite(&e.vectors[0], "vector")
+        .map(|_| crate::types::varvec::VecOut(e.vectors.remove(0)))
+        .or_raise())
+}
+
+/// The name of the configured embedder, as recorded with each memory.
+#[pg_extern]
+fn embedder() -> String {
+    current_name()
+}
