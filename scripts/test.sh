@@ -5,6 +5,7 @@ cd "$REPO"
 start=$(date +%s)
 
 "$REPO/scripts/setup.sh"
+"$REPO/scripts/models.sh"
 
 say "cargo fmt --check"
 cargo fmt --all -- --check
@@ -16,6 +17,8 @@ say "unit tests of the pure modules"
 cargo test -p memory_core
 
 say "in-database tests (cargo pgrx test)"
+# The test build loads the built-in models from the system share directory.
+"$REPO/scripts/install.sh" --debug >/dev/null
 base="$(pg_base)"
 as_root mkdir -p "${base}/pgrx-test"
 as_root chown postgres "${base}/pgrx-test"

@@ -120,6 +120,8 @@ CREATE TABLE memory.memories (
     memory_type      text        NOT NULL DEFAULT 'semantic',
     embedding        memory.vector,
     embedder         text,
+    fts              tsvector,
+    fts_len          integer     NOT NULL DEFAULT 0,
     immutable        boolean     NOT NULL DEFAULT false,
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
@@ -146,6 +148,23 @@ CREATE INDEX memories_app_idx ON memory.memories (app_id) WHERE app_id IS NOT NU
 CREATE INDEX memories_hash_idx ON memory.memories (hash);
 CREATE INDEX memories_metadata_idx ON memory.memories USING gin (metadata jsonb_path_ops);
 CREATE INDEX memories_expires_idx ON memory.memories (expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX memories_fts_idx ON memory.memories USING gin (fts);
+
+-- Keyword terms of every memory, however it is written: stemmed lexemes of
+-- memory.text_search_config (default english) plus CJK character bigrams;
+-- fts_len is the number of term occurrences (BM25's document length).
+CREATE FUNCTION memory.memories_keywords() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.fts := to_tsvector(
+                   coalesce(nullif(current_setting('memory.text_search_config', true), ''), 'english')::regconfig,
+                   NEW.memory)
+               || memory.cjk_terms(NEW.memory)::tsvector;
+    NEW.fts_len := (SELECT coalesce(sum(coalesce(array_length(positions, 1), 1)), 0)
+                    FROM unnest(NEW.fts));
+    RETURN NEW;
+END $$;
+CREATE TRIGGER memories_keywords BEFORE INSERT OR UPDATE OF memory ON memory.memories
+    FOR EACH ROW EXECUTE FUNCTION memory.memories_keywords();
 
 CREATE TABLE memory.history (
     id          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -7,6 +7,7 @@ use crate::gucs;
 use crate::http::Request;
 use crate::types::varvec::VectorOut;
 use memory_core::embed::Builtin;
+use memory_core::messages::Scope;
 use memory_core::Error;
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgSqlErrorCode};
@@ -128,6 +129,35 @@ fn parse_embeddings(v: &Value, n: usize) -> Result<Vec<Vec<f32>>, String> {
         return Err("embeddings are empty, too long, or of different lengths".into());
     }
     Ok(out)
+}
+
+/// Refuse to mix embedders in one scope: vectors of different models cannot
+/// be compared.
+pub fn check_scope_embedder(scope: &Scope, embedder: &str) {
+    let mut args = Vec::new();
+    let clause = crate::api::scope_sql("m", scope, &mut args);
+    args.push(embedder.to_string().into());
+    let other = crate::api::query_json(
+        &format!(
+            "SELECT to_jsonb(m.embedder) FROM memory.memories m
+             WHERE {clause} AND m.embedding IS NOT NULL AND m.embedder IS DISTINCT FROM ${}::text
+             LIMIT 1",
+            args.len()
+        ),
+        &args,
+    );
+    if let Some(pgrx::JsonB(serde_json::Value::String(o))) = other {
+        mixed(&o, embedder);
+    }
+}
+
+pub fn mixed(existing: &str, current: &str) -> ! {
+    report(
+        PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+        format!("memories in this scope were embedded with \"{existing}\", but memory.embedder is \"{current}\""),
+        Some("Vectors of different embedders cannot be compared.".into()),
+        Some("Set memory.embedder back, or re-embed the scope with memory.reembed(user_id => ...).".into()),
+    )
 }
 
 /// The configured embedder's vector for `text`.

@@ -24,9 +24,10 @@ pub static MODEL_DIR: GucSetting<Option<CString>> = GucSetting::<Option<CString>
 /// Text search configuration of the keyword channel.
 pub static TEXT_SEARCH_CONFIG: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"english"));
-/// Fusion weights of the search channels.
-pub static VECTOR_WEIGHT: GucSetting<f64> = GucSetting::<f64>::new(0.5);
-pub static KEYWORD_WEIGHT: GucSetting<f64> = GucSetting::<f64>::new(0.5);
+/// Fusion weights of the search channels, chosen on benches/retrieval (MiniLM:
+/// MRR 0.897 at 0.7/0.3 against 0.874 for the vector channel alone).
+pub static VECTOR_WEIGHT: GucSetting<f64> = GucSetting::<f64>::new(0.7);
+pub static KEYWORD_WEIGHT: GucSetting<f64> = GucSetting::<f64>::new(0.3);
 /// `score` (normalised interpolation) or `rrf`.
 pub static FUSION: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"score"));
 

@@ -7,6 +7,8 @@
 //! `feature_not_supported` rather than pretending.
 
 use super::{metadata_object, query_json};
+use crate::embed;
+use memory_core::vector;
 use crate::error::{raise, report, OrRaise};
 use memory_core::messages::{self, Message, Scope};
 use memory_core::Error;
@@ -16,18 +18,18 @@ use pgrx::{JsonB, PgSqlErrorCode};
 
 const INSERT_VERBATIM: &str = "
 WITH input AS (
-    SELECT gen_random_uuid() AS id, t.content, t.role, t.actor_id, t.norm, t.ord
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
-         WITH ORDINALITY AS t(content, role, actor_id, norm, ord)
+    SELECT gen_random_uuid() AS id, t.content, t.role, t.actor_id, t.norm, t.embedding, t.ord
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $13::text[])
+         WITH ORDINALITY AS t(content, role, actor_id, norm, embedding, ord)
 ), stamped AS (
     SELECT i.*, coalesce($10::timestamptz, clock_timestamp()) AS at
     FROM input i ORDER BY i.ord
 ), ins AS (
     INSERT INTO memory.memories AS m
         (id, memory, hash, user_id, agent_id, run_id, app_id, actor_id, role, metadata,
-         memory_type, expires_at, created_at, updated_at, valid_from)
+         memory_type, expires_at, created_at, updated_at, valid_from, embedding, embedder)
     SELECT s.id, s.content, md5(s.norm), $5, $6, $7, $8, s.actor_id, s.role,
-           coalesce($9::jsonb, '{}'), $11, $12, s.at, s.at, s.at
+           coalesce($9::jsonb, '{}'), $11, $12, s.at, s.at, s.at, s.embedding::memory.vector, $14
     FROM stamped s
     RETURNING m.id, m.memory, m.actor_id, m.role, m.user_id, m.agent_id, m.run_id, m.created_at
 ), hist AS (
@@ -100,6 +102,11 @@ fn add_messages(
         .iter()
         .map(|m| messages::normalize(&m.content))
         .collect();
+    // Embeddings first: a failing embedder leaves nothing written.
+    let texts: Vec<&str> = kept.iter().map(|m| m.content.as_str()).collect();
+    let embedded = embed::embed(&texts);
+    embed::check_scope_embedder(&scope, &embedded.embedder);
+    let vectors: Vec<String> = embedded.vectors.iter().map(|v| vector::format(v)).collect();
     let args: Vec<DatumWithOid<'static>> = vec![
         contents.into(),
         roles.into(),
@@ -113,6 +120,8 @@ fn add_messages(
         timestamp.into(),
         memory_type.to_string().into(),
         expiration_date.into(),
+        vectors.into(),
+        embedded.embedder.into(),
     ];
     query_json(INSERT_VERBATIM, &args).unwrap_or_else(|| JsonB(serde_json::json!({"results": []})))
 }

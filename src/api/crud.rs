@@ -9,7 +9,9 @@ use super::{
     check_top_k, filter_clause, is_superuser, metadata_object, not_found, query_json, scope_sql,
     CURRENT, MEMORY_JSON,
 };
+use crate::embed;
 use crate::error::{raise, report, OrRaise};
+use memory_core::vector;
 use memory_core::messages::{self, Scope};
 use memory_core::Error;
 use pgrx::datum::DatumWithOid;
@@ -88,10 +90,13 @@ fn update(
         ),
     };
     let metadata = metadata_object(metadata);
+    // The embedder runs before any row is locked.
+    let embedded = embed::embed(&[data]);
     let (mut args, clause) = id_and_scope(memory_id, user_id, agent_id, run_id);
     let row = query_json(
         &format!(
-            "SELECT jsonb_build_object('immutable', m.immutable, 'current', m.valid_to IS NULL)
+            "SELECT jsonb_build_object('immutable', m.immutable, 'current', m.valid_to IS NULL,
+                    'user_id', m.user_id, 'agent_id', m.agent_id, 'run_id', m.run_id)
              FROM memory.memories m WHERE m.id = $1 AND {clause} FOR UPDATE"
         ),
         &args,
@@ -113,10 +118,20 @@ fn update(
             None,
         );
     }
+    let own = Scope::new(
+        row.0["user_id"].as_str(),
+        row.0["agent_id"].as_str(),
+        row.0["run_id"].as_str(),
+        false,
+    )
+    .or_raise();
+    embed::check_scope_embedder(&own, &embedded.embedder);
     let n = args.len();
     args.push(data.to_string().into());
     args.push(messages::normalize(data).into());
     args.push(metadata.into());
+    args.push(vector::format(&embedded.vectors[0]).into());
+    args.push(embedded.embedder.into());
     let sql = format!(
         "WITH old AS (
             SELECT m.id, m.memory, m.actor_id, m.role, m.user_id, m.agent_id, m.run_id, m.updated_at
@@ -124,7 +139,8 @@ fn update(
          ), upd AS (
             UPDATE memory.memories m
                SET memory = ${a}, hash = md5(${b}), metadata = coalesce(${c}::jsonb, m.metadata),
-                   embedding = NULL, embedder = NULL, updated_at = clock_timestamp()
+                   embedding = ${d}::memory.vector, embedder = ${e},
+                   updated_at = clock_timestamp()
               FROM old WHERE m.id = old.id
             RETURNING m.*
          ), hist AS (
@@ -139,6 +155,8 @@ fn update(
         a = n + 1,
         b = n + 2,
         c = n + 3,
+        d = n + 4,
+        e = n + 5,
     );
     query_json(&sql, &args).unwrap_or_else(|| not_found(&memory_id))
 }
@@ -253,4 +271,44 @@ fn reset() {
         "TRUNCATE memory.relations, memory.entities, memory.history, memory.memories RESTART IDENTITY",
     )
     .or_raise();
+}
+
+/// Re-embed every memory of a scope with the configured embedder (after
+/// changing `memory.embedder`); returns the number of memories re-embedded.
+#[pg_extern]
+fn reembed(
+    user_id: default!(Option<&str>, "NULL"),
+    agent_id: default!(Option<&str>, "NULL"),
+    run_id: default!(Option<&str>, "NULL"),
+) -> i64 {
+    let scope = Scope::new(user_id, agent_id, run_id, true).or_raise();
+    let mut args = Vec::new();
+    let clause = scope_sql("m", &scope, &mut args);
+    let rows: Vec<(Uuid, String)> = Spi::connect(|c| {
+        let t = c
+            .select(
+                &format!("SELECT m.id, m.memory FROM memory.memories m WHERE {clause} ORDER BY m.id"),
+                None,
+                &args,
+            )
+            .or_raise();
+        t.filter_map(|r| {
+            let id = r.get::<Uuid>(1).or_raise()?;
+            Some((id, r.get::<String>(2).or_raise().unwrap_or_default()))
+        })
+        .collect()
+    });
+    for batch in rows.chunks(64) {
+        let texts: Vec<&str> = batch.iter().map(|(_, t)| t.as_str()).collect();
+        let e = embed::embed(&texts);
+        let ids: Vec<Uuid> = batch.iter().map(|(id, _)| *id).collect();
+        let vecs: Vec<String> = e.vectors.iter().map(|v| vector::format(v)).collect();
+        Spi::run_with_args(
+            "UPDATE memory.memories m SET embedding = u.v::memory.vector, embedder = $3
+             FROM unnest($1::uuid[], $2::text[]) AS u(id, v) WHERE m.id = u.id",
+            &[ids.into(), vecs.into(), e.embedder.into()],
+        )
+        .or_raise();
+    }
+    rows.len() as i64
 }

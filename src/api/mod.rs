@@ -4,6 +4,7 @@
 //! the compiled filter, whose text comes from a whitelist (memory_core::filter).
 
 pub mod add;
+pub mod search;
 pub mod crud;
 pub mod tenant;
 

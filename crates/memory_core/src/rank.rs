@@ -74,8 +74,14 @@ pub struct Weights {
     pub keyword: f64,
 }
 
-/// Fused scores in [0, 1], in the order of `cands`.
+/// Fused scores in [0, 1], in the order of `cands`. A channel that returned
+/// no candidate at all (say, a query whose words are all stop words) drops
+/// out of the weighting instead of capping every score.
 pub fn fuse(cands: &[Channels], w: Weights, how: Fusion) -> Vec<f64> {
+    let w = Weights {
+        vector: if cands.iter().any(|c| c.vector.is_some()) { w.vector } else { 0.0 },
+        keyword: if cands.iter().any(|c| c.keyword.is_some()) { w.keyword } else { 0.0 },
+    };
     let total = w.vector + w.keyword;
     if total <= 0.0 {
         return vec![0.0; cands.len()];
@@ -188,6 +194,8 @@ mod tests {
 
     #[test]
     fn weights_steer_the_ranking() {
+        let only_vector = fuse(&[cand(Some((0.4, 1)), None)], Weights { vector: 0.5, keyword: 0.5 }, Fusion::Score);
+        assert_eq!(only_vector, vec![1.0], "an empty channel drops out");
         let c = vec![cand(Some((0.9, 1)), None), cand(None, Some((5.0, 1)))];
         let v = fuse(&c, Weights { vector: 0.9, keyword: 0.1 }, Fusion::Score);
         assert!(v[0] > v[1]);

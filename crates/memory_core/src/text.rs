@@ -20,7 +20,7 @@ pub fn is_cjk(c: char) -> bool {
 pub fn cjk_terms(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut run: Vec<char> = Vec::new();
-    let mut flush = |run: &mut Vec<char>, out: &mut Vec<String>| {
+    let flush = |run: &mut Vec<char>, out: &mut Vec<String>| {
         match run.len() {
             0 => {}
             1 => out.push(run[0].to_string()),
