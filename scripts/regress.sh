@@ -8,7 +8,15 @@ cd "$REPO"
 base="$(pg_base)"
 as_root rm -rf "${base:?}/${TEST_PORT}"
 "$REPO/scripts/server.sh" start "$TEST_PORT"
-trap '"$REPO/scripts/server.sh" stop "$TEST_PORT"' EXIT
+# The scripted OpenAI-compatible stub the failure-path tests talk to.
+STUB_PORT="${STUB_PORT:-28818}"
+python3 "$REPO/tests/stub_openai.py" "$STUB_PORT" "/tmp/memory_ext_stub_${STUB_PORT}.log" &
+stub_pid=$!
+trap 'kill $stub_pid 2>/dev/null; "$REPO/scripts/server.sh" stop "$TEST_PORT"' EXIT
+for _ in $(seq 50); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $STUB_PORT), 0.2)" 2>/dev/null && break
+    sleep 0.1
+done
 
 psql -X -q -h localhost -p "$TEST_PORT" -U postgres -d postgres \
     -c "DROP DATABASE IF EXISTS memory_regress" -c "CREATE DATABASE memory_regress"

@@ -52,7 +52,10 @@ fn model_dir() -> PathBuf {
     // SAFETY: get_share_path writes a NUL-terminated path of at most
     // MAXPGPATH bytes into `buf`; my_exec_path is set at backend start.
     let share = unsafe {
-        pg_sys::get_share_path(std::ptr::addr_of!(pg_sys::my_exec_path).cast(), buf.as_mut_ptr());
+        pg_sys::get_share_path(
+            std::ptr::addr_of!(pg_sys::my_exec_path).cast(),
+            buf.as_mut_ptr(),
+        );
         std::ffi::CStr::from_ptr(buf.as_ptr())
     };
     PathBuf::from(share.to_string_lossy().into_owned()).join("extension/memory_ext/models")
@@ -82,7 +85,8 @@ pub fn embed(texts: &[&str]) -> Embedded {
         let m = builtin(&embedder);
         m.embed(texts, &mut || {
             pgrx::check_for_interrupts!();
-        }).or_raise()
+        })
+        .or_raise()
     };
     Embedded { embedder, vectors }
 }
@@ -113,7 +117,9 @@ fn parse_embeddings(v: &Value, n: usize) -> Result<Vec<Vec<f32>>, String> {
     let mut out = vec![Vec::new(); n];
     for (pos, item) in data.iter().enumerate() {
         let idx = item["index"].as_u64().map(|i| i as usize).unwrap_or(pos);
-        let emb = item["embedding"].as_array().ok_or("an item has no \"embedding\" list")?;
+        let emb = item["embedding"]
+            .as_array()
+            .ok_or("an item has no \"embedding\" list")?;
         let vec: Vec<f32> = emb
             .iter()
             .map(|x| x.as_f64().map(|f| f as f32).filter(|f| f.is_finite()))
@@ -173,9 +179,11 @@ fn embed_sql(text: Option<&str>) -> Option<VectorOut> {
         );
     }
     let mut e = embed(&[text]);
-    Some(memory_core::vector::check_finite(&e.vectors[0], "vector")
-        .map(|_| crate::types::varvec::VecOut(e.vectors.remove(0)))
-        .or_raise())
+    Some(
+        memory_core::vector::check_finite(&e.vectors[0], "vector")
+            .map(|_| crate::types::varvec::VecOut(e.vectors.remove(0)))
+            .or_raise(),
+    )
 }
 
 /// The name of the configured embedder, as recorded with each memory.

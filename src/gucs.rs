@@ -15,7 +15,8 @@ pub static EMBEDDER: GucSetting<Option<CString>> =
 pub static EMBEDDING_URL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 pub static EMBEDDING_MODEL: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"text-embedding-3-small"));
-pub static EMBEDDING_API_KEY: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub static EMBEDDING_API_KEY: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(None);
 pub static LLM_API_KEY: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 pub static LLM_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(30_000);
 /// Directory of the built-in models; empty means `<sharedir>/extension/memory_ext/models`.

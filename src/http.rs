@@ -165,13 +165,20 @@ impl Request<'_> {
             if round > 0 && left < Duration::from_millis(10) {
                 break;
             }
-            let (u, k, b) = (url.clone(), self.api_key.map(str::to_string), self.body.clone());
+            let (u, k, b) = (
+                url.clone(),
+                self.api_key.map(str::to_string),
+                self.body.clone(),
+            );
             let outcome = wait_interruptibly(move || attempt(&u, k.as_deref(), &b, left));
             match outcome {
                 Attempt::Ok(v) => match validate(&v) {
                     Ok(()) => return v,
                     Err(why) => {
-                        last = Some((PgSqlErrorCode::ERRCODE_SYSTEM_ERROR, format!("unusable reply: {why}")))
+                        last = Some((
+                            PgSqlErrorCode::ERRCODE_SYSTEM_ERROR,
+                            format!("unusable reply: {why}"),
+                        ))
                     }
                 },
                 Attempt::Transient(code, why) => last = Some((code, why)),

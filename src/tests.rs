@@ -134,4 +134,33 @@ mod tests {
     fn inference_is_refused_not_faked() {
         Spi::run("SELECT memory.add('I like tea', user_id => 'u')").unwrap();
     }
+
+    #[pg_test]
+    fn cjk_terms_become_keywords() {
+        assert_eq!(
+            one::<String>("SELECT memory.cjk_terms('喝绿茶')").as_deref(),
+            Some("'喝绿':1 '绿茶':2")
+        );
+        Spi::run("SELECT memory.add('我喜欢喝绿茶', user_id => 'zh', infer => false)").unwrap();
+        let n = one::<i64>(
+            "SELECT count(*) FROM memory.memories WHERE user_id = 'zh' AND fts @@ '绿茶'::tsquery",
+        );
+        assert_eq!(n, Some(1));
+    }
+
+    #[pg_test]
+    fn search_finds_by_meaning_and_by_keyword() {
+        Spi::run(
+            "SELECT memory.add('[{\"role\":\"user\",\"content\":\"I am allergic to penicillin\"},
+                                {\"role\":\"user\",\"content\":\"Invoice 99812 is overdue\"}]'::jsonb,
+                              user_id => 's', infer => false)",
+        )
+        .unwrap();
+        let r =
+            json("SELECT memory.search('Which drug must be avoided?', user_id => 's', top_k => 1)");
+        assert_eq!(r["results"][0]["memory"], "I am allergic to penicillin");
+        let r = json("SELECT memory.search('99812', user_id => 's', top_k => 1, explain => true)");
+        assert_eq!(r["results"][0]["memory"], "Invoice 99812 is overdue");
+        assert_eq!(r["results"][0]["explain"]["keyword"]["rank"], 1);
+    }
 }

@@ -8,9 +8,9 @@
 
 use super::{metadata_object, query_json};
 use crate::embed;
-use memory_core::vector;
 use crate::error::{raise, report, OrRaise};
 use memory_core::messages::{self, Message, Scope};
+use memory_core::vector;
 use memory_core::Error;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;

@@ -11,8 +11,8 @@ use super::{
 };
 use crate::embed;
 use crate::error::{raise, report, OrRaise};
-use memory_core::vector;
 use memory_core::messages::{self, Scope};
+use memory_core::vector;
 use memory_core::Error;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
@@ -287,7 +287,9 @@ fn reembed(
     let rows: Vec<(Uuid, String)> = Spi::connect(|c| {
         let t = c
             .select(
-                &format!("SELECT m.id, m.memory FROM memory.memories m WHERE {clause} ORDER BY m.id"),
+                &format!(
+                    "SELECT m.id, m.memory FROM memory.memories m WHERE {clause} ORDER BY m.id"
+                ),
                 None,
                 &args,
             )

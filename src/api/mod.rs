@@ -4,8 +4,8 @@
 //! the compiled filter, whose text comes from a whitelist (memory_core::filter).
 
 pub mod add;
-pub mod search;
 pub mod crud;
+pub mod search;
 pub mod tenant;
 
 use crate::error::{raise, report, OrRaise};

@@ -58,7 +58,12 @@ impl<'a> Query<'a> {
     fn new(scope: Scope, filters: Option<&'a JsonB>) -> Query<'a> {
         let mut args = Vec::new();
         let clause = filter_clause(&scope, filters, &mut args, "memory.search");
-        Query { scope, filters, clause, n_args: args.len() }
+        Query {
+            scope,
+            filters,
+            clause,
+            n_args: args.len(),
+        }
     }
     /// The filter's arguments followed by `extra`.
     fn with(&self, extra: Vec<DatumWithOid<'static>>) -> Vec<DatumWithOid<'static>> {
@@ -106,9 +111,14 @@ fn vector_channel(q: &Query, text: &str, depth: i64) -> Vec<(Uuid, f64)> {
         l = q.next(3),
     );
     Spi::connect(|c| {
-        let rows = c.select(&sql, None, &q.with(vec![qarg, name.into(), depth.into()])).or_raise();
+        let rows = c
+            .select(&sql, None, &q.with(vec![qarg, name.into(), depth.into()]))
+            .or_raise();
         rows.map(|r| {
-            let id = r.get::<Uuid>(1).or_raise().unwrap_or_else(|| Uuid::from_bytes([0; 16]));
+            let id = r
+                .get::<Uuid>(1)
+                .or_raise()
+                .unwrap_or_else(|| Uuid::from_bytes([0; 16]));
             let sim = r.get::<f64>(2).or_raise().unwrap_or(f64::NAN);
             (id, if sim.is_finite() { sim } else { 0.0 })
         })
@@ -168,9 +178,14 @@ fn keyword_channel(q: &Query, text: &str, depth: i64) -> Vec<(Uuid, f64)> {
         any = q.next(2),
     );
     let mut scored: Vec<(Uuid, f64)> = Spi::connect(|c| {
-        let rows = c.select(&sql, None, &q.with(vec![terms.clone().into(), any.into()])).or_raise();
+        let rows = c
+            .select(&sql, None, &q.with(vec![terms.clone().into(), any.into()]))
+            .or_raise();
         rows.map(|r| {
-            let id = r.get::<Uuid>(1).or_raise().unwrap_or_else(|| Uuid::from_bytes([0; 16]));
+            let id = r
+                .get::<Uuid>(1)
+                .or_raise()
+                .unwrap_or_else(|| Uuid::from_bytes([0; 16]));
             let len = r.get::<i32>(2).or_raise().unwrap_or(0) as f64;
             let tfs = r.get::<Vec<f64>>(3).or_raise().unwrap_or_default();
             (id, rank::bm25(corpus, &dfs, len, &tfs))
@@ -204,7 +219,10 @@ fn run_search(
 ) -> Vec<Hit> {
     let text = match query {
         Some(t) if !t.trim().is_empty() => t,
-        _ => raise(Error::invalid_parameter("query must not be empty").hint("Pass the question to search for.")),
+        _ => raise(
+            Error::invalid_parameter("query must not be empty")
+                .hint("Pass the question to search for."),
+        ),
     };
     check_top_k(top_k);
     let scope = Scope::new(user_id, agent_id, run_id, false).or_raise();
@@ -212,7 +230,9 @@ fn run_search(
     let weight = |given: Option<f64>, guc: f64, name: &str| -> f64 {
         let w = given.unwrap_or(guc);
         if !(0.0..=1.0).contains(&w) {
-            raise(Error::invalid_parameter(format!("{name} must be between 0 and 1, not {w}")));
+            raise(Error::invalid_parameter(format!(
+                "{name} must be between 0 and 1, not {w}"
+            )));
         }
         w
     };
@@ -228,14 +248,28 @@ fn run_search(
         .or_else(|| gucs::text(&gucs::FUSION))
         .unwrap_or_else(|| "score".into());
     let how = Fusion::parse(&how_name).unwrap_or_else(|| {
-        raise(Error::invalid_parameter(format!("unknown fusion \"{how_name}\"")).hint("Use score or rrf."))
+        raise(
+            Error::invalid_parameter(format!("unknown fusion \"{how_name}\""))
+                .hint("Use score or rrf."),
+        )
     });
     if w.vector + w.keyword <= 0.0 {
-        raise(Error::invalid_parameter("every search channel has weight 0").hint("Give vector_weight or keyword_weight a positive weight."));
+        raise(
+            Error::invalid_parameter("every search channel has weight 0")
+                .hint("Give vector_weight or keyword_weight a positive weight."),
+        );
     }
     let depth = channel_depth(top_k);
-    let vector = if w.vector > 0.0 { vector_channel(&q, text, depth) } else { Vec::new() };
-    let keyword = if w.keyword > 0.0 { keyword_channel(&q, text, depth) } else { Vec::new() };
+    let vector = if w.vector > 0.0 {
+        vector_channel(&q, text, depth)
+    } else {
+        Vec::new()
+    };
+    let keyword = if w.keyword > 0.0 {
+        keyword_channel(&q, text, depth)
+    } else {
+        Vec::new()
+    };
 
     let mut index: HashMap<Uuid, usize> = HashMap::new();
     let mut cands: Vec<(Uuid, Channels)> = Vec::new();
@@ -258,7 +292,11 @@ fn run_search(
     let mut hits: Vec<Hit> = cands
         .into_iter()
         .zip(scores)
-        .map(|((id, channels), score)| Hit { id, score, channels })
+        .map(|((id, channels), score)| Hit {
+            id,
+            score,
+            channels,
+        })
         .filter(|h| threshold.is_none_or(|t| h.score >= t as f64))
         .collect();
     hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
@@ -305,7 +343,8 @@ fn hit_args(hits: &[Hit], explain: bool) -> Vec<DatumWithOid<'static>> {
 }
 
 /// The hits joined with their rows, in rank order (alias `m`, hit `h`).
-const HITS_SQL: &str = "unnest($1::uuid[], $2::float8[], $3::jsonb[]) WITH ORDINALITY AS h(id, score, explain, ord)
+const HITS_SQL: &str =
+    "unnest($1::uuid[], $2::float8[], $3::jsonb[]) WITH ORDINALITY AS h(id, score, explain, ord)
      JOIN memory.memories m ON m.id = h.id";
 
 /// Search the memories of a scope: `{"results": [...], "relations": []}`,
@@ -328,8 +367,17 @@ fn search(
     fusion: default!(Option<&str>, "NULL"),
 ) -> JsonB {
     let hits = run_search(
-        query, user_id, agent_id, run_id, filters, top_k, threshold, keyword_search,
-        vector_weight, keyword_weight, fusion,
+        query,
+        user_id,
+        agent_id,
+        run_id,
+        filters,
+        top_k,
+        threshold,
+        keyword_search,
+        vector_weight,
+        keyword_weight,
+        fusion,
     );
     bump_access(&hits);
     let results = query_json(
@@ -352,7 +400,7 @@ fn search(
 }
 
 /// `memory.search` as rows, for SQL users.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
 #[pg_extern]
 fn search_rows(
     query: Option<&str>,
@@ -386,8 +434,17 @@ fn search_rows(
 > {
     let _ = graph;
     let hits = run_search(
-        query, user_id, agent_id, run_id, filters, top_k, threshold, keyword_search,
-        vector_weight, keyword_weight, fusion,
+        query,
+        user_id,
+        agent_id,
+        run_id,
+        filters,
+        top_k,
+        threshold,
+        keyword_search,
+        vector_weight,
+        keyword_weight,
+        fusion,
     );
     bump_access(&hits);
     let sql = format!(
@@ -400,7 +457,9 @@ fn search_rows(
         table
             .map(|r| {
                 (
-                    r.get::<Uuid>(1).or_raise().unwrap_or_else(|| Uuid::from_bytes([0; 16])),
+                    r.get::<Uuid>(1)
+                        .or_raise()
+                        .unwrap_or_else(|| Uuid::from_bytes([0; 16])),
                     r.get::<String>(2).or_raise().unwrap_or_default(),
                     r.get::<f32>(3).or_raise().unwrap_or(0.0),
                     r.get::<JsonB>(4).or_raise().unwrap_or(JsonB(json!({}))),

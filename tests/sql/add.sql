@@ -23,7 +23,7 @@ SELECT memories_of(memory.add('"我喜欢喝茶"'::jsonb, user_id => 'bob', infe
 
 -- stored rows: scope, metadata, hash of the normalized text, history 'ADD'
 SELECT memory, user_id, agent_id, run_id, role, actor_id, metadata, memory_type,
-       hash = md5('i live in paris') AS hash_ok, embedding IS NULL AS no_embedding_yet, tier
+       hash = md5('i live in paris') AS hash_ok, memory.dims(embedding) AS dims, embedder, tier
 FROM memory.memories WHERE user_id = 'alice' ORDER BY created_at;
 SELECT h.event, h.new_memory, h.old_memory IS NULL AS no_old, h.user_id, h.role
 FROM memory.history h JOIN memory.memories m ON m.id = h.memory_id

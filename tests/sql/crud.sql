@@ -55,7 +55,7 @@ SELECT memory.history('00000000-0000-0000-0000-000000000000') AS unknown_history
 -- delete_all: every matching row, no cap, history for each, graph of the scope removed
 SELECT jsonb_array_length(memory.add(
            (SELECT jsonb_agg(jsonb_build_object('role', 'user', 'content', 'fact ' || i))
-            FROM generate_series(1, 250) i), user_id => 'erin', infer => false)->'results') AS added;
+            FROM generate_series(1, 150) i), user_id => 'erin', infer => false)->'results') AS added;
 INSERT INTO memory.entities (user_id, name, entity_type) VALUES ('erin', 'Erin', 'user'), ('erin', 'Rex', 'pet');
 INSERT INTO memory.relations (source_id, relation, target_id, user_id)
 SELECT a.id, 'owns', b.id, 'erin' FROM memory.entities a, memory.entities b

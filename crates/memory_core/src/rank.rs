@@ -33,7 +33,11 @@ pub fn idf(corpus: Corpus, df: f64) -> f64 {
 /// BM25 of one document: `tfs[i]` is the frequency of query term `i`,
 /// `dfs[i]` its document frequency.
 pub fn bm25(corpus: Corpus, dfs: &[f64], doc_len: f64, tfs: &[f64]) -> f64 {
-    let avg = if corpus.avg_len > 0.0 { corpus.avg_len } else { 1.0 };
+    let avg = if corpus.avg_len > 0.0 {
+        corpus.avg_len
+    } else {
+        1.0
+    };
     let norm = K1 * (1.0 - B + B * doc_len / avg);
     dfs.iter()
         .zip(tfs)
@@ -79,8 +83,16 @@ pub struct Weights {
 /// out of the weighting instead of capping every score.
 pub fn fuse(cands: &[Channels], w: Weights, how: Fusion) -> Vec<f64> {
     let w = Weights {
-        vector: if cands.iter().any(|c| c.vector.is_some()) { w.vector } else { 0.0 },
-        keyword: if cands.iter().any(|c| c.keyword.is_some()) { w.keyword } else { 0.0 },
+        vector: if cands.iter().any(|c| c.vector.is_some()) {
+            w.vector
+        } else {
+            0.0
+        },
+        keyword: if cands.iter().any(|c| c.keyword.is_some()) {
+            w.keyword
+        } else {
+            0.0
+        },
     };
     let total = w.vector + w.keyword;
     if total <= 0.0 {
@@ -93,7 +105,9 @@ pub fn fuse(cands: &[Channels], w: Weights, how: Fusion) -> Vec<f64> {
                 .iter()
                 .map(|c| {
                     let v = c.vector.map_or(0.0, |(_, r)| w.vector / (RRF_K + r as f64));
-                    let k = c.keyword.map_or(0.0, |(_, r)| w.keyword / (RRF_K + r as f64));
+                    let k = c
+                        .keyword
+                        .map_or(0.0, |(_, r)| w.keyword / (RRF_K + r as f64));
                     (v + k) / best
                 })
                 .collect()
@@ -115,7 +129,9 @@ pub fn fuse(cands: &[Channels], w: Weights, how: Fusion) -> Vec<f64> {
 
 /// (lo, hi) of a channel: hi its best score, lo = min(0, its worst).
 fn scale(scores: impl Iterator<Item = f64>) -> (f64, f64) {
-    scores.fold((0.0, f64::NEG_INFINITY), |(lo, hi), s| (lo.min(s), hi.max(s)))
+    scores.fold((0.0, f64::NEG_INFINITY), |(lo, hi), s| {
+        (lo.min(s), hi.max(s))
+    })
 }
 
 fn normalise(s: f64, (lo, hi): (f64, f64)) -> f64 {
@@ -132,14 +148,20 @@ mod tests {
 
     #[test]
     fn idf_is_positive_and_decreasing() {
-        let c = Corpus { docs: 100.0, avg_len: 10.0 };
+        let c = Corpus {
+            docs: 100.0,
+            avg_len: 10.0,
+        };
         assert!(idf(c, 1.0) > idf(c, 10.0));
         assert!(idf(c, 100.0) > 0.0);
     }
 
     #[test]
     fn bm25_prefers_rare_terms_and_short_docs() {
-        let c = Corpus { docs: 100.0, avg_len: 10.0 };
+        let c = Corpus {
+            docs: 100.0,
+            avg_len: 10.0,
+        };
         let rare = bm25(c, &[1.0, 90.0], 10.0, &[1.0, 0.0]);
         let common = bm25(c, &[1.0, 90.0], 10.0, &[0.0, 1.0]);
         assert!(rare > common);
@@ -154,19 +176,28 @@ mod tests {
 
     #[test]
     fn bm25_matches_hand_computation() {
-        let c = Corpus { docs: 3.0, avg_len: 4.0 };
+        let c = Corpus {
+            docs: 3.0,
+            avg_len: 4.0,
+        };
         let idf1 = (1.0f64 + (3.0 - 1.0 + 0.5) / 1.5).ln();
         let expected = idf1 * 2.2 / (1.0 + 1.2 * (0.25 + 0.75 * 2.0 / 4.0));
         assert!((bm25(c, &[1.0], 2.0, &[1.0]) - expected).abs() < 1e-12);
     }
 
     fn cand(v: Option<(f64, usize)>, k: Option<(f64, usize)>) -> Channels {
-        Channels { vector: v, keyword: k }
+        Channels {
+            vector: v,
+            keyword: k,
+        }
     }
 
     #[test]
     fn score_fusion_is_bounded_and_ordered() {
-        let w = Weights { vector: 0.5, keyword: 0.5 };
+        let w = Weights {
+            vector: 0.5,
+            keyword: 0.5,
+        };
         let c = vec![
             cand(Some((0.9, 1)), Some((8.0, 1))),
             cand(Some((0.5, 2)), None),
@@ -182,11 +213,17 @@ mod tests {
 
     #[test]
     fn weak_vector_matches_stay_weak() {
-        let w = Weights { vector: 1.0, keyword: 0.0 };
+        let w = Weights {
+            vector: 1.0,
+            keyword: 0.0,
+        };
         let c = vec![cand(Some((0.2, 1)), None), cand(Some((0.1, 2)), None)];
         let s = fuse(&c, w, Fusion::Score);
         assert!((s[0] - 1.0).abs() < 1e-12, "the best still leads");
-        assert!((s[1] - 0.5).abs() < 1e-12, "scaled from 0, not stretched from 0.1");
+        assert!(
+            (s[1] - 0.5).abs() < 1e-12,
+            "scaled from 0, not stretched from 0.1"
+        );
         let neg = vec![cand(Some((-0.3, 1)), None), cand(Some((0.6, 2)), None)];
         let s = fuse(&neg, w, Fusion::Score);
         assert!(s[0] < s[1]);
@@ -194,20 +231,57 @@ mod tests {
 
     #[test]
     fn weights_steer_the_ranking() {
-        let only_vector = fuse(&[cand(Some((0.4, 1)), None)], Weights { vector: 0.5, keyword: 0.5 }, Fusion::Score);
+        let only_vector = fuse(
+            &[cand(Some((0.4, 1)), None)],
+            Weights {
+                vector: 0.5,
+                keyword: 0.5,
+            },
+            Fusion::Score,
+        );
         assert_eq!(only_vector, vec![1.0], "an empty channel drops out");
         let c = vec![cand(Some((0.9, 1)), None), cand(None, Some((5.0, 1)))];
-        let v = fuse(&c, Weights { vector: 0.9, keyword: 0.1 }, Fusion::Score);
+        let v = fuse(
+            &c,
+            Weights {
+                vector: 0.9,
+                keyword: 0.1,
+            },
+            Fusion::Score,
+        );
         assert!(v[0] > v[1]);
-        let k = fuse(&c, Weights { vector: 0.1, keyword: 0.9 }, Fusion::Score);
+        let k = fuse(
+            &c,
+            Weights {
+                vector: 0.1,
+                keyword: 0.9,
+            },
+            Fusion::Score,
+        );
         assert!(k[1] > k[0]);
-        assert_eq!(fuse(&c, Weights { vector: 0.0, keyword: 0.0 }, Fusion::Score), vec![0.0, 0.0]);
+        assert_eq!(
+            fuse(
+                &c,
+                Weights {
+                    vector: 0.0,
+                    keyword: 0.0
+                },
+                Fusion::Score
+            ),
+            vec![0.0, 0.0]
+        );
     }
 
     #[test]
     fn rrf() {
-        let w = Weights { vector: 1.0, keyword: 1.0 };
-        let c = vec![cand(Some((0.9, 1)), Some((5.0, 1))), cand(Some((0.8, 2)), None)];
+        let w = Weights {
+            vector: 1.0,
+            keyword: 1.0,
+        };
+        let c = vec![
+            cand(Some((0.9, 1)), Some((5.0, 1))),
+            cand(Some((0.8, 2)), None),
+        ];
         let s = fuse(&c, w, Fusion::Rrf);
         assert!((s[0] - 1.0).abs() < 1e-12);
         assert!((s[1] - (1.0 / 62.0) / (2.0 / 61.0)).abs() < 1e-12);

@@ -56,7 +56,11 @@ pub fn cjk_tsvector(text: &str, first_position: usize) -> String {
         .iter()
         .map(|(t, p)| {
             let ps: Vec<String> = p.iter().take(256).map(usize::to_string).collect();
-            format!("'{}':{}", t.replace('\'', "''").replace('\\', "\\\\"), ps.join(","))
+            format!(
+                "'{}':{}",
+                t.replace('\'', "''").replace('\\', "\\\\"),
+                ps.join(",")
+            )
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -68,7 +72,10 @@ mod tests {
 
     #[test]
     fn bigrams_for_cjk_runs() {
-        assert_eq!(cjk_terms("我喜欢喝茶"), vec!["我喜", "喜欢", "欢喝", "喝茶"]);
+        assert_eq!(
+            cjk_terms("我喜欢喝茶"),
+            vec!["我喜", "喜欢", "欢喝", "喝茶"]
+        );
         assert_eq!(cjk_terms("茶"), vec!["茶"]);
         assert_eq!(cjk_terms("I like 绿茶 and 茶."), vec!["绿茶", "茶"]);
         assert_eq!(cjk_terms("私は東京"), vec!["私は", "は東", "東京"]);

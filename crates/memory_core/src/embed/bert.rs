@@ -79,7 +79,10 @@ impl<'a> Model<'a> {
         }
         Ok(Model {
             word: w.f32("embeddings.word_embeddings.weight", &[VOCAB, DIMS])?,
-            position: w.f32("embeddings.position_embeddings.weight", &[MAX_POSITIONS, DIMS])?,
+            position: w.f32(
+                "embeddings.position_embeddings.weight",
+                &[MAX_POSITIONS, DIMS],
+            )?,
             token_type: w.f32("embeddings.token_type_embeddings.weight", &[2, DIMS])?,
             ln_g: w.f32("embeddings.LayerNorm.weight", &[DIMS])?,
             ln_b: w.f32("embeddings.LayerNorm.bias", &[DIMS])?,

@@ -22,7 +22,9 @@ impl Builtin {
     /// Load the embedder called `name` from `models_dir/<name>`.
     pub fn load(name: &str, models_dir: &Path) -> Result<Builtin> {
         match name {
-            "minilm" => Ok(Builtin::MiniLm(bert::MiniLm::load(&models_dir.join("minilm"))?)),
+            "minilm" => Ok(Builtin::MiniLm(bert::MiniLm::load(
+                &models_dir.join("minilm"),
+            )?)),
             "wordllama" => Ok(Builtin::WordLlama(wordllama::WordLlama::load(
                 &models_dir.join("wordllama"),
             )?)),
@@ -57,20 +59,24 @@ mod tests {
     fn models_dir() -> PathBuf {
         std::env::var_os("MEMORY_EXT_MODELS")
             .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models"))
+            .unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/models")
+            })
     }
 
     fn load(name: &str) -> Builtin {
-        Builtin::load(name, &models_dir()).unwrap_or_else(|e| {
-            panic!("{name} model missing ({e}); run scripts/models.sh first")
-        })
+        Builtin::load(name, &models_dir())
+            .unwrap_or_else(|e| panic!("{name} model missing ({e}); run scripts/models.sh first"))
     }
 
     #[test]
     fn minilm_known_similarity() {
         let m = load("minilm");
         let v = m
-            .embed(&["A man is eating food.", "A man is eating a piece of bread."], &mut || {})
+            .embed(
+                &["A man is eating food.", "A man is eating a piece of bread."],
+                &mut || {},
+            )
             .unwrap();
         assert_eq!(v[0].len(), 384);
         let cos = dot(&v[0], &v[1]);

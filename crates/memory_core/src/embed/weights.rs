@@ -27,9 +27,12 @@ pub struct Weights {
 }
 
 fn model_error(path: &str, what: impl Into<String>) -> Error {
-    Error::new(Kind::InvalidParameter, format!("cannot load model file {path}"))
-        .detail(what.into())
-        .hint("Reinstall the models with `make install` (scripts/models.sh).")
+    Error::new(
+        Kind::InvalidParameter,
+        format!("cannot load model file {path}"),
+    )
+    .detail(what.into())
+    .hint("Reinstall the models with `make install` (scripts/models.sh).")
 }
 
 impl Weights {
@@ -58,17 +61,32 @@ impl Weights {
             let dtype = v["dtype"].as_str().unwrap_or_default().to_string();
             let shape: Vec<usize> = v["shape"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|x| x.as_u64().map(|n| n as usize)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_u64().map(|n| n as usize))
+                        .collect()
+                })
                 .unwrap_or_default();
             let offs = v["data_offsets"].as_array().cloned().unwrap_or_default();
-            let (start, end) = match (offs.first().and_then(Value::as_u64), offs.get(1).and_then(Value::as_u64)) {
+            let (start, end) = match (
+                offs.first().and_then(Value::as_u64),
+                offs.get(1).and_then(Value::as_u64),
+            ) {
                 (Some(s), Some(e)) if s <= e => (s as usize, e as usize),
                 _ => return Err(model_error(&p, format!("bad offsets for {name}"))),
             };
             if data_start + end > map.len() {
                 return Err(model_error(&p, format!("tensor {name} runs past the end")));
             }
-            entries.insert(name.clone(), Entry { dtype, shape, start, end });
+            entries.insert(
+                name.clone(),
+                Entry {
+                    dtype,
+                    shape,
+                    start,
+                    end,
+                },
+            );
         }
         Ok(Weights {
             map,
@@ -88,10 +106,16 @@ impl Weights {
             "F16" => 2,
             _ => 0,
         };
-        if e.dtype != dtype || e.shape != shape || e.end - e.start != shape.iter().product::<usize>() * width {
+        if e.dtype != dtype
+            || e.shape != shape
+            || e.end - e.start != shape.iter().product::<usize>() * width
+        {
             return Err(model_error(
                 &self.path,
-                format!("tensor {name} is {} {:?}, expected {dtype} {shape:?}", e.dtype, e.shape),
+                format!(
+                    "tensor {name} is {} {:?}, expected {dtype} {shape:?}",
+                    e.dtype, e.shape
+                ),
             ));
         }
         Ok(e)
@@ -132,7 +156,10 @@ impl Weights {
 /// Add row `row` of a little-endian f16 matrix with `cols` columns to `acc`.
 pub fn add_f16_row(bytes: &[u8], row: usize, cols: usize, acc: &mut [f32]) {
     let start = row * cols * 2;
-    for (a, c) in acc.iter_mut().zip(bytes[start..start + cols * 2].chunks_exact(2)) {
+    for (a, c) in acc
+        .iter_mut()
+        .zip(bytes[start..start + cols * 2].chunks_exact(2))
+    {
         *a += f16::from_le_bytes([c[0], c[1]]).to_f32();
     }
 }

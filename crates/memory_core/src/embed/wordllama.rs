@@ -25,15 +25,21 @@ impl WordLlama {
         let vocab = match weights.shape(TENSOR) {
             Some([v, d]) if *d == DIMS => *v,
             other => {
-                return Err(Error::new(Kind::InvalidParameter, "unexpected WordLlama weights")
-                    .detail(format!("{TENSOR} has shape {other:?}, expected [vocab, {DIMS}]")))
+                return Err(
+                    Error::new(Kind::InvalidParameter, "unexpected WordLlama weights").detail(
+                        format!("{TENSOR} has shape {other:?}, expected [vocab, {DIMS}]"),
+                    ),
+                )
             }
         };
         weights.f16_bytes(TENSOR, &[vocab, DIMS])?;
         let tpath = dir.join("l2_supercat_tokenizer_config.json");
         let mut tokenizer = Tokenizer::from_file(&tpath).map_err(|e| {
-            Error::new(Kind::InvalidParameter, format!("cannot load tokenizer {}", tpath.display()))
-                .detail(e.to_string())
+            Error::new(
+                Kind::InvalidParameter,
+                format!("cannot load tokenizer {}", tpath.display()),
+            )
+            .detail(e.to_string())
         })?;
         tokenizer.with_padding(None);
         Ok(WordLlama {
@@ -52,10 +58,9 @@ impl WordLlama {
                 if i % 64 == 63 {
                     interrupt();
                 }
-                let enc = self
-                    .tokenizer
-                    .encode(*t, false)
-                    .map_err(|e| Error::new(Kind::InvalidText, format!("cannot tokenize text: {e}")))?;
+                let enc = self.tokenizer.encode(*t, false).map_err(|e| {
+                    Error::new(Kind::InvalidText, format!("cannot tokenize text: {e}"))
+                })?;
                 let ids = enc.get_ids();
                 let mut acc = vec![0f32; DIMS];
                 let used = ids.len().min(MAX_TOKENS);
