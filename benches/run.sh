@@ -1,8 +1,23 @@
 #!/usr/bin/env bash
-# make bench: benchmarks that print ratios against a baseline measured in the
-# same run. Not part of CI; timings are never asserted.
+# make bench: benchmarks that print ratios or tables measured in one run. Not
+# part of CI; timings are never asserted. Uses the demo server (port 28815),
+# in a separate database.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/common.sh
 
 echo "== distance kernels (memory_core::vector) vs a scalar loop, one core"
 cargo bench -q -p memory_core --bench distance
+
+"$REPO/scripts/setup.sh"
+"$REPO/scripts/install.sh"
+"$REPO/scripts/server.sh" start "$DEMO_PORT"
+
+echo
+echo "== retrieval quality (benches/retrieval)"
+python3 benches/retrieval/run.py --port "$DEMO_PORT"
+
+echo
+psql -X -q -h localhost -p "$DEMO_PORT" -U postgres -d postgres \
+    -c "DROP DATABASE IF EXISTS memory_bench" -c "CREATE DATABASE memory_bench"
+psql -X -h localhost -p "$DEMO_PORT" -U postgres -d memory_bench -f benches/search.sql

@@ -161,6 +161,16 @@ fn update(
     query_json(&sql, &args).unwrap_or_else(|| not_found(&memory_id))
 }
 
+/// CTE `hist` writing a 'DELETE' history row for each row of CTE `del`.
+const HISTORY_OF_DEL: &str = "hist AS (
+            INSERT INTO memory.history
+                (memory_id, old_memory, event, actor_id, role, user_id, agent_id, run_id,
+                 created_at, updated_at, is_deleted)
+            SELECT id, memory, 'DELETE', actor_id, role, user_id, agent_id, run_id,
+                   updated_at, clock_timestamp(), true
+            FROM del
+         )";
+
 /// Remove a memory; true when it existed. History keeps a 'DELETE' row, and
 /// graph edges drawn from it stop being valid.
 #[pg_extern]
@@ -174,14 +184,7 @@ fn delete(
     let sql = format!(
         "WITH del AS (
             DELETE FROM memory.memories m WHERE m.id = $1 AND {clause} RETURNING m.*
-         ), hist AS (
-            INSERT INTO memory.history
-                (memory_id, old_memory, event, actor_id, role, user_id, agent_id, run_id,
-                 created_at, updated_at, is_deleted)
-            SELECT id, memory, 'DELETE', actor_id, role, user_id, agent_id, run_id,
-                   updated_at, clock_timestamp(), true
-            FROM del
-         ), edges AS (
+         ), {HISTORY_OF_DEL}, edges AS (
             UPDATE memory.relations r SET valid_to = clock_timestamp()
               FROM del WHERE r.memory_id = del.id AND r.valid_to IS NULL
          )
@@ -216,14 +219,7 @@ fn delete_all(
     let sql = format!(
         "WITH del AS (
             DELETE FROM memory.memories m WHERE {m_clause} RETURNING m.*
-         ), hist AS (
-            INSERT INTO memory.history
-                (memory_id, old_memory, event, actor_id, role, user_id, agent_id, run_id,
-                 created_at, updated_at, is_deleted)
-            SELECT id, memory, 'DELETE', actor_id, role, user_id, agent_id, run_id,
-                   updated_at, clock_timestamp(), true
-            FROM del
-         ), edges AS (
+         ), {HISTORY_OF_DEL}, edges AS (
             DELETE FROM memory.relations r WHERE {r_clause}
          ), ents AS (
             DELETE FROM memory.entities e WHERE {e_clause}

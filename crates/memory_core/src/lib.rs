@@ -1,8 +1,10 @@
 //! Pure-Rust algorithms of memory_ext. Nothing here touches PostgreSQL, so all
 //! of it is unit-tested with plain `cargo test`.
 
+pub mod conflict;
 pub mod embed;
 pub mod error;
+pub mod extract;
 pub mod filter;
 pub mod messages;
 pub mod rank;
