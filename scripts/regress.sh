@@ -35,4 +35,7 @@ status=0
 if [ "$status" -ne 0 ] && [ -f "$out/regression.diffs" ]; then
     cat "$out/regression.diffs"
 fi
-exit "$status"
+[ "$status" -eq 0 ] || exit "$status"
+
+say "concurrency: 8 sessions adding overlapping facts to one user"
+bash "$REPO/tests/concurrency.sh" "$TEST_PORT" memory_regress

@@ -9,6 +9,9 @@ use std::ffi::CString;
 /// The user whose rows row-level security shows (see `memory.enable_tenant_isolation`).
 pub static CURRENT_USER_ID: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
+/// Which provider extracts facts and decides conflicts: builtin or openai.
+pub static LLM: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"builtin"));
+
 /// Which embedder computes vectors: minilm, wordllama or openai.
 pub static EMBEDDER: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"minilm"));
@@ -46,6 +49,14 @@ pub fn init() {
         c"User whose memories row-level security makes visible.",
         c"Set per request by the application when memory.enable_tenant_isolation() is on; unset means no rows.",
         &CURRENT_USER_ID,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"memory.llm",
+        c"Provider of fact extraction and conflict decisions: builtin or openai.",
+        c"builtin is rule-based, offline and deterministic.",
+        &LLM,
         GucContext::Userset,
         GucFlags::default(),
     );

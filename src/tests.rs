@@ -130,9 +130,17 @@ mod tests {
     }
 
     #[pg_test]
-    #[should_panic(expected = "infer => true is not available yet")]
-    fn inference_is_refused_not_faked() {
-        Spi::run("SELECT memory.add('I like tea', user_id => 'u')").unwrap();
+    fn inference_updates_instead_of_duplicating() {
+        Spi::run("SELECT memory.add('I am single. I live in Rome.', user_id => 'i')").unwrap();
+        let r = json("SELECT memory.add('I got married!', user_id => 'i')");
+        assert_eq!(r["results"][0]["event"], "UPDATE");
+        assert_eq!(r["results"][0]["previous_memory"], "Is single");
+        let current = one::<i64>(
+            "SELECT count(*) FROM memory.memories WHERE user_id = 'i' AND valid_to IS NULL",
+        );
+        assert_eq!(current, Some(2));
+        let r = json("SELECT memory.add('I live in Rome.', user_id => 'i')");
+        assert_eq!(r["results"].as_array().map(Vec::len), Some(0));
     }
 
     #[pg_test]

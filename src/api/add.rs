@@ -2,11 +2,11 @@
 //!
 //! With `infer => false` each user/assistant message is stored verbatim, in
 //! order, with its role and actor, a history row 'ADD' each, all in one
-//! statement (so nothing is half-written). Inference (fact extraction and
-//! conflict resolution) is not built yet: `infer => true` is refused with
-//! `feature_not_supported` rather than pretending.
+//! statement (so nothing is half-written). With `infer => true` (the
+//! default) the messages go through fact extraction and conflict resolution
+//! (`infer.rs`).
 
-use super::{metadata_object, query_json};
+use super::{infer, metadata_object, query_json};
 use crate::embed;
 use crate::error::{raise, report, OrRaise};
 use memory_core::messages::{self, Message, Scope};
@@ -80,11 +80,25 @@ fn add_messages(
         );
     }
     if infer {
-        report(
-            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-            "memory.add with infer => true is not available yet",
-            Some("Fact extraction and conflict resolution are not built in this version.".into()),
-            Some("Pass infer => false to store the messages verbatim.".into()),
+        if memory_type == "summary" {
+            report(
+                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                "session summaries are not available yet",
+                Some("A summary needs an LLM provider, which is not built in this version.".into()),
+                Some("Add the facts with the default memory_type, or pass infer => false.".into()),
+            );
+        }
+        return infer::add_inferred(
+            msgs,
+            infer::AddOptions {
+                scope,
+                metadata,
+                memory_type,
+                prompt,
+                expiration_date,
+                timestamp,
+                app_id,
+            },
         );
     }
     if prompt.is_some() {

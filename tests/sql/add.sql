@@ -57,9 +57,6 @@ SELECT sqlstate_of($$SELECT memory.add('[{"role":"user","content":"first"},{"rol
 DROP TRIGGER boom ON memory.memories;
 SELECT (SELECT count(*) FROM memory.memories) AS memories_after, (SELECT count(*) FROM memory.history WHERE user_id = 'zed') AS zed_history;
 
--- inference is not built yet: refused, not faked
-SELECT memory.add('I am vegetarian', user_id => 'alice');
-
 -- validation errors
 SELECT memory.add('hello', infer => false);
 SELECT sqlstate_of($$SELECT memory.add('hello', user_id => '', infer => false)$$);

@@ -10,6 +10,7 @@
 //!    candidate; with the same value → NONE (said again in other words);
 //! 4. embedding similarity ≥ `NEAR_DUPLICATE` to a candidate → NONE;
 //! 5. otherwise ADD.
+//!
 //! Immutable candidates are never updated or deleted: the fact is added
 //! beside them instead (UPDATE) or ignored (DELETE).
 //!
@@ -38,8 +39,6 @@ pub struct Attribute {
     pub pattern: &'static str,
     pub negation: bool,
 }
-
-const PETS: &str = "dog|cat|parrot|rabbit|hamster|horse|fish|puppy|kitten|turtle|bird";
 
 pub static ATTRIBUTES: &[Attribute] = &[
     // English (normalized third-person facts)
@@ -476,63 +475,60 @@ pub fn decide(fact: &str, candidates: &[Candidate]) -> Decision {
     }
     let new_claims = claims(fact);
     for claim in &new_claims {
-        for (i, c) in candidates.iter().enumerate() {
-            for held in claims(&c.text) {
-                if held.subject != claim.subject
-                    || held.attribute != claim.attribute
-                    || held.negation
-                {
-                    continue;
-                }
-                if claim.negation {
-                    // Multi-valued attributes (pets) must name the same value.
-                    let same_value = claim.value.is_none() || claim.value == held.value;
-                    if !same_value {
-                        continue;
-                    }
-                    if c.immutable {
-                        return decision(
-                            Event::None,
-                            format!("negates immutable memory {}", i + 1),
-                        );
-                    }
-                    return decision(
-                        Event::Delete { target: i },
-                        format!("negates the {} of {}", claim.attribute, claim.subject),
-                    );
-                }
-                if claim.attribute == "pet" {
-                    if held.value == claim.value && c.similarity >= NEAR_DUPLICATE {
-                        return decision(Event::None, format!("repeats memory {}", i + 1));
-                    }
-                    continue;
-                }
-                if held.value == claim.value {
-                    return decision(
-                        Event::None,
-                        format!("same {} as memory {}", claim.attribute, i + 1),
-                    );
-                }
-                if c.immutable {
-                    return decision(Event::Add, format!("memory {} is immutable", i + 1));
-                }
+        // Candidates holding the same attribute of the same subject.
+        let holders: Vec<(usize, Claim)> = candidates
+            .iter()
+            .enumerate()
+            .flat_map(|(i, c)| claims(&c.text).into_iter().map(move |h| (i, h)))
+            .filter(|(_, h)| {
+                h.subject == claim.subject && h.attribute == claim.attribute && !h.negation
+            })
+            .filter(|(_, h)| {
+                // Multi-valued attributes (pets) concern one value at a time.
+                claim.attribute != "pet" || claim.value.is_none() || claim.value == h.value
+            })
+            .collect();
+        if claim.negation {
+            if let Some((i, _)) = holders.iter().find(|(i, _)| !candidates[*i].immutable) {
                 return decision(
-                    Event::Update { target: i },
-                    format!(
-                        "{} of {} changed from {} to {}",
-                        claim.attribute,
-                        claim.subject,
-                        held.value.as_deref().unwrap_or("?"),
-                        claim.value.as_deref().unwrap_or("?")
-                    ),
+                    Event::Delete { target: *i },
+                    format!("negates the {} of {}", claim.attribute, claim.subject),
+                );
+            }
+            return decision(
+                Event::None,
+                if holders.is_empty() {
+                    format!("negates a {} that is not remembered", claim.attribute)
+                } else {
+                    format!("negates immutable memory {}", holders[0].0 + 1)
+                },
+            );
+        }
+        if let Some((i, _)) = holders.iter().find(|(_, h)| h.value == claim.value) {
+            if claim.attribute != "pet" || candidates[*i].similarity >= NEAR_DUPLICATE {
+                return decision(
+                    Event::None,
+                    format!("same {} as memory {}", claim.attribute, i + 1),
                 );
             }
         }
-        if claim.negation {
+        if claim.attribute == "pet" {
+            continue;
+        }
+        if let Some((i, held)) = holders.iter().find(|(i, _)| !candidates[*i].immutable) {
             return decision(
-                Event::None,
-                format!("negates a {} that is not remembered", claim.attribute),
+                Event::Update { target: *i },
+                format!(
+                    "{} of {} changed from {} to {}",
+                    claim.attribute,
+                    claim.subject,
+                    held.value.as_deref().unwrap_or("?"),
+                    claim.value.as_deref().unwrap_or("?")
+                ),
             );
+        }
+        if let Some((i, _)) = holders.first() {
+            return decision(Event::Add, format!("memory {} is immutable", i + 1));
         }
     }
     if let Some((i, c)) = candidates

@@ -253,6 +253,8 @@ pub fn sentences(text: &str) -> Vec<String> {
         cur.push(c);
         let end = match c {
             '!' | '?' | '。' | '！' | '？' | ';' | '\n' => true,
+            // "Big news: I got married" holds the fact after the colon.
+            ':' | '：' => chars.get(i + 1).is_none_or(|n| n.is_whitespace()),
             // A period ends a sentence unless it sits inside a number (3.5)
             // or closes an abbreviation or an initial ("St. Mary", "J. Smith").
             '.' => {
@@ -290,20 +292,37 @@ fn ends_with_abbreviation(before: &str) -> bool {
         || (word.chars().count() == 1 && word.chars().all(char::is_uppercase))
 }
 
+/// Conjunctions that may join two facts: split when a first-person word
+/// follows ("I am vegetarian and I live in Paris", "Soy vegetariana y vivo
+/// en Madrid", "我住在北京，我喜欢茶").
+const CONJUNCTIONS: &[&str] = &[
+    ", and ", " and ", ", but ", " but ", " y ", " pero ", " und ", " aber ", "，", "、",
+];
+
 fn push_sentence(out: &mut Vec<String>, s: &str) {
-    // "I am vegetarian and I live in Paris" holds two facts.
-    let mut rest = s.trim().to_string();
-    for sep in [", and i ", " and i ", ", but i ", " but i "] {
-        if let Some(pos) = rest.to_lowercase().find(sep) {
-            let (a, b) = rest.split_at(pos);
-            let b = b[sep.len() - 2..].trim().to_string();
-            let a = a.trim().to_string();
-            push_sentence(out, &a);
-            rest = b;
-            break;
+    let t = s.trim();
+    let lower = t.to_lowercase();
+    for conj in CONJUNCTIONS {
+        let mut from = 0;
+        while let Some(pos) = lower[from..].find(conj).map(|p| p + from) {
+            let after = &lower[pos + conj.len()..];
+            let next = after
+                .split(|c: char| c.is_whitespace() || c == ',')
+                .next()
+                .unwrap_or_default();
+            let first_person = RULES.iter().any(|r| {
+                r.self_markers.contains(&next)
+                    || (r.lang == "zh" && r.self_markers.iter().any(|m| after.starts_with(m)))
+            });
+            if first_person && t.is_char_boundary(pos) && t.is_char_boundary(pos + conj.len()) {
+                push_sentence(out, &t[..pos]);
+                push_sentence(out, &t[pos + conj.len()..]);
+                return;
+            }
+            from = pos + conj.len();
         }
     }
-    let t = rest.trim();
+    let t = t.trim_end_matches([',', '，']).trim();
     if !t.is_empty() {
         out.push(t.to_string());
     }
@@ -570,12 +589,58 @@ fn capitalize(s: &str) -> String {
     }
 }
 
+/// Words that open a sentence without carrying the fact ("Sadly, I …").
+const OPENERS: &[&str] = &[
+    "sadly",
+    "well",
+    "so",
+    "actually",
+    "oh",
+    "btw",
+    "by the way",
+    "also",
+    "and",
+    "but",
+    "anyway",
+    "honestly",
+    "fun fact",
+    "guess what",
+    "yes",
+    "yeah",
+    "ok",
+    "okay",
+    "hey",
+    "hi",
+    "hello",
+    "now",
+    "finally",
+    "luckily",
+    "unfortunately",
+    "oh well",
+    "just so you know",
+    "fyi",
+];
+
+fn strip_openers(s: &str) -> &str {
+    let mut rest = s.trim();
+    loop {
+        let lower = rest.to_lowercase();
+        let Some(o) = OPENERS.iter().find(|o| {
+            lower.starts_with(*o)
+                && lower[o.len()..].starts_with([',', ' ', '!'])
+                && rest.is_char_boundary(o.len())
+        }) else {
+            return rest;
+        };
+        rest = rest[o.len()..].trim_start_matches([',', ' ', '!']);
+    }
+}
+
 /// The fact form of an English first-person sentence (see the module docs);
 /// other sentences are returned trimmed, without final punctuation.
 pub fn normalize_fact(sentence: &str) -> String {
-    let s = sentence
-        .trim()
-        .trim_end_matches(['.', '!', '。', '！', ';'])
+    let s = strip_openers(sentence)
+        .trim_end_matches(['.', '!', '。', '！', ';', ':'])
         .trim();
     let lower = s.to_lowercase();
     // "I'm", "I've", "I'll", "I'd" and "I " openings.
@@ -589,14 +654,12 @@ pub fn normalize_fact(sentence: &str) -> String {
         Some(format!("would {r}"))
     } else if let Some(r) = strip_ci(s, &lower, "i ") {
         Some(conjugate_first(r))
-    } else if let Some(r) = strip_ci(s, &lower, "my ") {
-        Some(r.to_string())
     } else {
-        None
+        strip_ci(s, &lower, "my ").map(str::to_string)
     };
     match rest {
         Some(r) if !r.trim().is_empty() => capitalize(r.trim()),
-        _ => s.to_string(),
+        _ => capitalize(s),
     }
 }
 
@@ -784,8 +847,21 @@ mod tests {
     fn keeps_other_languages_as_said() {
         assert_eq!(
             facts("Soy vegetariana y vivo en Madrid."),
-            vec!["Soy vegetariana y vivo en Madrid"]
+            vec!["Soy vegetariana", "Vivo en Madrid"]
         );
+        assert_eq!(
+            facts("Me gustan el té y el café"),
+            vec!["Me gustan el té y el café"]
+        );
+        assert_eq!(
+            facts("Ich wohne in Hamburg und ich arbeite bei Bosch"),
+            vec!["Ich wohne in Hamburg", "Ich arbeite bei Bosch"]
+        );
+        assert_eq!(
+            facts("我住在北京，我喜欢喝茶"),
+            vec!["我住在北京", "我喜欢喝茶"]
+        );
+        assert_eq!(facts("I like tea and coffee"), vec!["Likes tea and coffee"]);
         assert_eq!(
             facts("Mi hermana vive en Sevilla"),
             vec!["Mi hermana vive en Sevilla"]
