@@ -1,43 +1,43 @@
--- memory_ext demo: what the extension does today.
+-- memory_ext demo: conversations in, current facts out.
 \pset footer off
-\echo '--- 1. Store a conversation (infer => false keeps each message verbatim)'
-SELECT jsonb_pretty(memory.add(
-  '[{"role": "user", "content": "Hi, I am Alice. I am single and I live in Paris."},
-    {"role": "assistant", "content": "Nice to meet you, Alice!"},
-    {"role": "user", "content": "I am allergic to peanuts."}]'::jsonb,
-  user_id => 'alice', metadata => '{"source": "onboarding"}', infer => false)) AS added;
+CREATE FUNCTION pg_temp.show(r jsonb) RETURNS TABLE(event text, memory text, previous_memory text)
+LANGUAGE sql AS $$
+    SELECT e->>'event', e->>'memory', e->>'previous_memory'
+    FROM jsonb_array_elements(r->'results') WITH ORDINALITY AS t(e, n) ORDER BY n
+$$;
 
-SELECT memory.add('Bob prefers tea over coffee', user_id => 'bob', infer => false) IS NOT NULL AS bob_added;
+\echo '--- 1. A conversation goes in; the facts worth keeping come out (built-in extractor, offline)'
+SELECT * FROM pg_temp.show(memory.add(
+  '[{"role": "user", "content": "Hi! I am Alice. I am single and I live in Paris."},
+    {"role": "assistant", "content": "Nice to meet you, Alice! How can I help?"},
+    {"role": "user", "content": "I am allergic to peanuts. My sister Anna is a nurse in Berlin."},
+    {"role": "user", "content": "Order 4521 arrived broken, I asked for a refund. What a day!"}]'::jsonb,
+  user_id => 'alice', metadata => '{"source": "onboarding"}'));
 
-\echo '--- 2. List one user''s memories, newest first (scopes never mix)'
-SELECT r->>'memory' AS memory, r->>'role' AS role, r->'metadata' AS metadata
-FROM jsonb_array_elements(memory.get_all(user_id => 'alice')->'results') r;
+\echo '--- 2. A contradiction updates the fact instead of duplicating it; a repeat changes nothing'
+SELECT * FROM pg_temp.show(memory.add('Big news: I got married last month!', user_id => 'alice'));
+SELECT * FROM pg_temp.show(memory.add('I live in Paris.', user_id => 'alice'));
 
-\echo '--- 3. Filter with the Mem0 filter language'
-SELECT r->>'memory' AS memory
-FROM jsonb_array_elements(memory.get_all(
-  filters => '{"AND": [{"user_id": "alice"}, {"role": "user"}, {"metadata.source": {"in": ["onboarding"]}}]}')->'results') r;
+\echo '--- 3. The full history of that fact (the id never changed)'
+SELECT h->>'event' AS event, h->>'old_memory' AS old_memory, h->>'new_memory' AS new_memory, h->>'reason' AS reason
+FROM jsonb_array_elements(memory.history(
+       (SELECT id FROM memory.memories WHERE user_id = 'alice' AND memory LIKE 'Got married%'))) h;
 
-\echo '--- 4. Update a fact: the id stays, the old text goes to history'
-SELECT id AS fact_id FROM memory.memories
-WHERE user_id = 'alice' AND memory LIKE '%single%' \gset
-SELECT memory.update(:'fact_id', 'Alice is married and lives in Paris.')->>'memory' AS now;
-SELECT h->>'event' AS event, h->>'old_memory' AS old_memory, h->>'new_memory' AS new_memory
-FROM jsonb_array_elements(memory.history(:'fact_id')) h;
-
-\echo '--- 5. Search by meaning and by keyword (MiniLM embeddings + BM25, fused)'
-SELECT memory.add('[{"role": "user", "content": "My sister Anna is a nurse in Berlin."},
-                    {"role": "user", "content": "Order 4521 arrived broken, I asked for a refund."},
-                    {"role": "user", "content": "I run every morning before work."}]'::jsonb,
-                  user_id => 'alice', infer => false) IS NOT NULL AS added_three_more;
+\echo '--- 4. Search by meaning and by exact words (MiniLM embeddings + BM25, fused)'
 SELECT round(score::numeric, 3) AS score, memory
-FROM memory.search_rows('Which foods should Alice avoid?', user_id => 'alice', top_k => 2);
+FROM memory.search_rows('Which foods should she avoid?', user_id => 'alice', top_k => 2);
 SELECT round(score::numeric, 3) AS score, memory
 FROM memory.search_rows('where does her sibling work?', user_id => 'alice', top_k => 1);
 SELECT round(score::numeric, 3) AS score, memory, explain->'keyword'->'rank' AS keyword_rank
 FROM memory.search_rows('4521', user_id => 'alice', top_k => 1, explain => true);
 
-\echo '--- 6. Vectors: pgvector-compatible types and operators'
+\echo '--- 5. Scopes never mix, and Mem0 filters narrow a listing'
+SELECT memory.add('I am single and I live in Rome.', user_id => 'bob') IS NOT NULL AS bob_added;
+SELECT r->>'memory' AS alice_current_memories
+FROM jsonb_array_elements(memory.get_all(user_id => 'alice',
+       filters => '{"metadata.source": "onboarding"}')->'results') r;
+
+\echo '--- 6. pgvector-compatible vectors for your own tables'
 CREATE TEMP TABLE docs (id int, embedding memory.vector(3));
 INSERT INTO docs VALUES (1, '[1,0,0]'), (2, '[0.9,0.1,0]'), (3, '[0,1,0]');
 SELECT id, round((embedding <=> '[1,0,0]')::numeric, 4) AS cosine_distance
@@ -46,4 +46,4 @@ FROM docs ORDER BY embedding <=> '[1,0,0]' LIMIT 2;
 \echo '--- 7. Clean up one user: every row, with history'
 SELECT memory.delete_all(user_id => 'bob') AS bob_deleted;
 
-\echo '--- Not built yet: infer => true (fact extraction and conflict resolution), the memory_hnsw index, the graph.'
+\echo '--- Not built yet: the memory_hnsw index, the knowledge graph, an LLM provider (memory.llm = openai).'

@@ -658,9 +658,25 @@ pub fn normalize_fact(sentence: &str) -> String {
         strip_ci(s, &lower, "my ").map(str::to_string)
     };
     match rest {
-        Some(r) if !r.trim().is_empty() => capitalize(r.trim()),
+        Some(r) if !r.trim().is_empty() => name_statement(r.trim()).unwrap_or_else(|| capitalize(r.trim())),
         _ => capitalize(s),
     }
+}
+
+/// "I am Alice" → "Name is Alice": "is" followed by one or two capitalised
+/// words that do not look like a nationality or language ("Italian",
+/// "Chinese", "British", "Thai").
+fn name_statement(rest: &str) -> Option<String> {
+    let name = rest.strip_prefix("is ")?;
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let looks_like_name = !words.is_empty()
+        && words.len() <= 2
+        && words.iter().all(|w| {
+            w.chars().next().is_some_and(char::is_uppercase)
+                && w.chars().all(|c| c.is_alphabetic() || c == '-' || c == '\'')
+        })
+        && !["an", "ese", "ish", "ic", "i", "ch"].iter().any(|suffix| words[0].ends_with(suffix));
+    looks_like_name.then(|| format!("Name is {name}"))
 }
 
 fn strip_ci<'a>(s: &'a str, lower: &str, prefix: &str) -> Option<&'a str> {
@@ -777,6 +793,9 @@ mod tests {
             ("I no longer have a dog", "No longer has a dog"),
             ("I moved to Berlin in 2023", "Moved to Berlin in 2023"),
             ("I'm 30 years old", "Is 30 years old"),
+            ("I am Alice", "Name is Alice"),
+            ("I'm Maria Lopez", "Name is Maria Lopez"),
+            ("I am Italian", "Is Italian"),
             ("I've been to Japan twice", "Has been to Japan twice"),
             ("I watch movies every Friday", "Watches movies every Friday"),
             (
