@@ -21,3 +21,6 @@ echo
 psql -X -q -h localhost -p "$DEMO_PORT" -U postgres -d postgres \
     -c "DROP DATABASE IF EXISTS memory_bench" -c "CREATE DATABASE memory_bench"
 psql -X -h localhost -p "$DEMO_PORT" -U postgres -d memory_bench -f benches/search.sql
+
+echo
+psql -X -h localhost -p "$DEMO_PORT" -U postgres -d memory_bench -f benches/add.sql

@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# Build memory_ext in release mode and install it, with the built-in
-# embedders' weights, into the system PostgreSQL.
-#   scripts/install.sh [--debug]
+# Build memory_ext and install it, with the built-in embedders' weights, into
+# the system PostgreSQL.
+#   scripts/install.sh               release build
+#   scripts/install.sh --debug       debug profile (what the tests use)
+#   scripts/install.sh --models-only only the weights
 source "$(dirname "$0")/common.sh"
 cd "$REPO"
-profile=(--release)
-[ "${1:-}" = "--debug" ] && profile=()
+mode="${1:-}"
 
 "$REPO/scripts/models.sh"
 share="$("$PG_CONFIG" --sharedir)/extension/memory_ext/models"
 say "installing embedder weights into ${share}"
 as_root mkdir -p "$share"
-for m in minilm wordllama; do
-    as_root mkdir -p "${share}/${m}"
-    as_root cp -u "${REPO}/target/models/${m}/"* "${share}/${m}/"
-done
+as_root cp -ru "${REPO}/target/models/." "$share/"
+[ "$mode" = "--models-only" ] && exit 0
 
+profile=(--release)
+[ "$mode" = "--debug" ] && profile=()
 say "building and installing memory_ext (${profile[*]:-debug})"
 if [ "$(id -u)" = 0 ]; then
     cargo pgrx install "${profile[@]}" --pg-config "$PG_CONFIG"
