@@ -658,7 +658,9 @@ pub fn normalize_fact(sentence: &str) -> String {
         strip_ci(s, &lower, "my ").map(str::to_string)
     };
     match rest {
-        Some(r) if !r.trim().is_empty() => name_statement(r.trim()).unwrap_or_else(|| capitalize(r.trim())),
+        Some(r) if !r.trim().is_empty() => {
+            name_statement(r.trim()).unwrap_or_else(|| capitalize(r.trim()))
+        }
         _ => capitalize(s),
     }
 }
@@ -673,9 +675,12 @@ fn name_statement(rest: &str) -> Option<String> {
         && words.len() <= 2
         && words.iter().all(|w| {
             w.chars().next().is_some_and(char::is_uppercase)
-                && w.chars().all(|c| c.is_alphabetic() || c == '-' || c == '\'')
+                && w.chars()
+                    .all(|c| c.is_alphabetic() || c == '-' || c == '\'')
         })
-        && !["an", "ese", "ish", "ic", "i", "ch"].iter().any(|suffix| words[0].ends_with(suffix));
+        && !["an", "ese", "ish", "ic", "i", "ch"]
+            .iter()
+            .any(|suffix| words[0].ends_with(suffix));
     looks_like_name.then(|| format!("Name is {name}"))
 }
 
