@@ -59,9 +59,9 @@ BEGIN
 END $$;
 
 \echo == embedding throughput, one core (sentences/s)
-SELECT memory.embed('warm up');
+SELECT memory.embed('warm up') IS NOT NULL AS warm;
 SET memory.embedder = 'wordllama';
-SELECT memory.embed('warm up');
+SELECT memory.embed('warm up') IS NOT NULL AS warm;
 RESET memory.embedder;
 CREATE TEMP TABLE sentences AS SELECT memory AS s FROM memory.memories WHERE user_id = 'u1' LIMIT 200;
 SELECT e AS embedder,
