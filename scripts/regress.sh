@@ -10,7 +10,8 @@ as_root rm -rf "${base:?}/${TEST_PORT}"
 "$REPO/scripts/server.sh" start "$TEST_PORT"
 # The scripted OpenAI-compatible stub the failure-path tests talk to.
 STUB_PORT="${STUB_PORT:-28818}"
-python3 "$REPO/tests/stub_openai.py" "$STUB_PORT" "/tmp/memory_ext_stub_${STUB_PORT}.log" &
+python3 "$REPO/tests/stub_openai.py" "$STUB_PORT" "/tmp/memory_ext_stub_${STUB_PORT}.log" \
+    2>"/tmp/memory_ext_stub_${STUB_PORT}.err" &
 stub_pid=$!
 trap 'kill $stub_pid 2>/dev/null; "$REPO/scripts/server.sh" stop "$TEST_PORT"' EXIT
 for _ in $(seq 50); do
