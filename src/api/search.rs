@@ -316,16 +316,17 @@ fn explain_json(h: &Hit) -> Value {
 /// (readers never wait for writers) and doing nothing on a standby or in a
 /// read-only transaction.
 fn bump_access(hits: &[Hit]) {
-    // SAFETY: RecoveryInProgress only reads shared state.
-    if hits.is_empty() || unsafe { pg_sys::RecoveryInProgress() } {
+    // SAFETY: RecoveryInProgress reads shared state; XactReadOnly is the
+    // backend's own transaction flag, read on the backend's thread.
+    let read_only = unsafe { pg_sys::RecoveryInProgress() || pg_sys::XactReadOnly };
+    if hits.is_empty() || read_only {
         return;
     }
     let ids: Vec<Uuid> = hits.iter().map(|h| h.id).collect();
     Spi::run_with_args(
         "UPDATE memory.memories m SET access_count = m.access_count + 1, last_accessed_at = now()
          WHERE m.id IN (SELECT id FROM memory.memories WHERE id = ANY($1::uuid[])
-                        FOR UPDATE SKIP LOCKED)
-           AND current_setting('transaction_read_only') = 'off'",
+                        FOR UPDATE SKIP LOCKED)",
         &[ids.into()],
     )
     .or_raise();

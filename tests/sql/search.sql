@@ -119,6 +119,12 @@ SELECT count(*) = 10 AS without_threshold FROM memory.search_rows('cats', user_i
 -- searches bump access statistics
 SELECT access_count > 0 AS accessed, last_accessed_at IS NOT NULL AS stamped
 FROM memory.memories WHERE memory = 'I have two cats, Mochi and Tofu';
+-- a read-only transaction (like a standby) can search; statistics stay as they are
+SELECT access_count AS before FROM memory.memories WHERE memory = 'I have two cats, Mochi and Tofu' \gset
+BEGIN READ ONLY;
+SELECT memory FROM memory.search_rows('Mochi', user_id => 'sam', top_k => 1);
+COMMIT;
+SELECT access_count = :before AS unchanged FROM memory.memories WHERE memory = 'I have two cats, Mochi and Tofu';
 
 -- scopes and filters restrict both channels
 SELECT memories_of(memory.add('Max is my hamster', user_id => 'other', infer => false));
