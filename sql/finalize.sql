@@ -221,3 +221,26 @@ CREATE TABLE memory.relations (
 CREATE INDEX relations_user_source_idx ON memory.relations (user_id, source_id);
 CREATE INDEX relations_user_target_idx ON memory.relations (user_id, target_id);
 CREATE INDEX relations_memory_idx ON memory.relations (memory_id);
+
+-- The memory_hnsw index access method and its operator classes.
+CREATE ACCESS METHOD memory_hnsw TYPE INDEX HANDLER memory.memory_hnsw_handler;
+COMMENT ON ACCESS METHOD memory_hnsw IS 'memory_ext: HNSW approximate nearest-neighbour index';
+
+CREATE OPERATOR CLASS memory.vector_l2_ops FOR TYPE memory.vector USING memory_hnsw AS
+    OPERATOR 1 memory.<-> (memory.vector, memory.vector) FOR ORDER BY float_ops,
+    FUNCTION 1 memory.l2_distance(memory.vector, memory.vector);
+CREATE OPERATOR CLASS memory.vector_cosine_ops FOR TYPE memory.vector USING memory_hnsw AS
+    OPERATOR 1 memory.<=> (memory.vector, memory.vector) FOR ORDER BY float_ops,
+    FUNCTION 1 memory.cosine_distance(memory.vector, memory.vector);
+CREATE OPERATOR CLASS memory.vector_ip_ops FOR TYPE memory.vector USING memory_hnsw AS
+    OPERATOR 1 memory.<#> (memory.vector, memory.vector) FOR ORDER BY float_ops,
+    FUNCTION 1 memory.vector_negative_inner_product(memory.vector, memory.vector);
+CREATE OPERATOR CLASS memory.halfvec_l2_ops FOR TYPE memory.halfvec USING memory_hnsw AS
+    OPERATOR 1 memory.<-> (memory.halfvec, memory.halfvec) FOR ORDER BY float_ops,
+    FUNCTION 1 memory.l2_distance(memory.halfvec, memory.halfvec);
+CREATE OPERATOR CLASS memory.halfvec_cosine_ops FOR TYPE memory.halfvec USING memory_hnsw AS
+    OPERATOR 1 memory.<=> (memory.halfvec, memory.halfvec) FOR ORDER BY float_ops,
+    FUNCTION 1 memory.cosine_distance(memory.halfvec, memory.halfvec);
+CREATE OPERATOR CLASS memory.halfvec_ip_ops FOR TYPE memory.halfvec USING memory_hnsw AS
+    OPERATOR 1 memory.<#> (memory.halfvec, memory.halfvec) FOR ORDER BY float_ops,
+    FUNCTION 1 memory.halfvec_negative_inner_product(memory.halfvec, memory.halfvec);

@@ -35,6 +35,11 @@ pub static KEYWORD_WEIGHT: GucSetting<f64> = GucSetting::<f64>::new(0.3);
 /// `score` (normalised interpolation) or `rrf`.
 pub static FUSION: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"score"));
 
+/// Candidate list size of memory_hnsw index scans (recall against speed).
+pub static HNSW_EF_SEARCH: GucSetting<i32> = GucSetting::<i32>::new(40);
+/// Upper bound on elements one memory_hnsw scan examines; 0 means no bound.
+pub static HNSW_MAX_SCAN_TUPLES: GucSetting<i32> = GucSetting::<i32>::new(0);
+
 pub fn text(setting: &GucSetting<Option<CString>>) -> Option<String> {
     setting
         .get()
@@ -99,6 +104,26 @@ pub fn init() {
         &LLM_API_KEY,
         GucContext::Suset,
         secret,
+    );
+    GucRegistry::define_int_guc(
+        c"memory.hnsw_ef_search",
+        c"Size of the candidate list of memory_hnsw index scans.",
+        c"Higher finds the true nearest neighbours more often, at the cost of speed.",
+        &HNSW_EF_SEARCH,
+        1,
+        1000,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"memory.hnsw_max_scan_tuples",
+        c"Most index elements one memory_hnsw scan examines before it stops; 0 = no limit.",
+        c"Scans continue past ef_search while the query asks for more rows (filters); a limit trades completeness for bounded latency.",
+        &HNSW_MAX_SCAN_TUPLES,
+        0,
+        i32::MAX,
+        GucContext::Userset,
+        GucFlags::default(),
     );
     GucRegistry::define_int_guc(
         c"memory.llm_timeout_ms",

@@ -5,6 +5,7 @@ mod api;
 mod embed;
 mod error;
 mod gucs;
+mod hnsw;
 mod http;
 mod types;
 
@@ -16,6 +17,7 @@ pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 #[pgrx::pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     gucs::init();
+    hnsw::init();
 }
 
 #[cfg(any(test, feature = "pg_test"))]

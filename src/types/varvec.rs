@@ -38,7 +38,7 @@ pub struct VecArg<'a, E: Elem> {
 impl<E: Elem> VecArg<'_, E> {
     /// # Safety
     /// `datum` must be a non-null datum of the vector type with element `E`.
-    unsafe fn from_datum_ptr(datum: pg_sys::Datum) -> Self {
+    pub(crate) unsafe fn from_datum_ptr(datum: pg_sys::Datum) -> Self {
         let raw = datum.cast_mut_ptr::<pg_sys::varlena>();
         // SAFETY: the caller passes a varlena datum of our type; detoasting
         // returns either the same pointer or a palloc'd 4-byte-header copy.
@@ -184,3 +184,20 @@ pgrx::impl_sql_translatable!(VectorArg<'_>, "memory.vector");
 pgrx::impl_sql_translatable!(HalfvecArg<'_>, "memory.halfvec");
 pgrx::impl_sql_translatable!(VectorOut, "memory.vector");
 pgrx::impl_sql_translatable!(HalfvecOut, "memory.halfvec");
+
+/// The elements of a `memory.vector` (`half = false`) or `memory.halfvec`
+/// datum, widened to f32. Used by the index access method.
+///
+/// # Safety
+/// `datum` must be a non-null datum of the stated type.
+pub unsafe fn datum_to_f32(datum: pg_sys::Datum, half: bool) -> Vec<f32> {
+    if half {
+        // SAFETY: per the function's contract.
+        let a = unsafe { VecArg::<f16>::from_datum_ptr(datum) };
+        memory_core::vector::from_f16(a.as_slice())
+    } else {
+        // SAFETY: per the function's contract.
+        let a = unsafe { VecArg::<f32>::from_datum_ptr(datum) };
+        a.as_slice().to_vec()
+    }
+}

@@ -6,6 +6,7 @@ pub mod embed;
 pub mod error;
 pub mod extract;
 pub mod filter;
+pub mod hnsw;
 pub mod messages;
 pub mod rank;
 pub mod text;

@@ -302,6 +302,139 @@ pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
     l2_squared_kernel(a, b)
 }
 
+/// Inner product of an f32 query with an f16 vector (over the common prefix).
+pub fn dot_f16(q: &[f32], x: &[f16]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if has_f16c() {
+        // SAFETY: the CPU supports AVX2, FMA and F16C, checked just above.
+        return unsafe { f16c::dot(q, x) };
+    }
+    f16_chunks(q, x, dot_kernel)
+}
+
+/// Squared Euclidean distance between an f32 query and an f16 vector.
+pub fn l2_squared_f16(q: &[f32], x: &[f16]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if has_f16c() {
+        // SAFETY: the CPU supports AVX2, FMA and F16C, checked just above.
+        return unsafe { f16c::l2_squared(q, x) };
+    }
+    f16_chunks(q, x, l2_squared_kernel)
+}
+
+/// Portable f16 kernels: widen 64 elements at a time, then the f32 kernel.
+fn f16_chunks(q: &[f32], x: &[f16], kernel: fn(&[f32], &[f32]) -> f32) -> f32 {
+    let n = q.len().min(x.len());
+    let mut buf = [0f32; 64];
+    let mut s = 0.0;
+    for (qc, xc) in q[..n].chunks(64).zip(x[..n].chunks(64)) {
+        for (b, v) in buf.iter_mut().zip(xc) {
+            *b = v.to_f32();
+        }
+        s += kernel(qc, &buf[..xc.len()]);
+    }
+    s
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn has_f16c() -> bool {
+    std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("fma")
+        && std::is_x86_feature_detected!("f16c")
+}
+
+#[cfg(target_arch = "x86_64")]
+mod f16c {
+    use half::f16;
+    use std::arch::x86_64::*;
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn hsum(v: __m256) -> f32 {
+        let lo = _mm256_castps256_ps128(v);
+        let hi = _mm256_extractf128_ps(v, 1);
+        let s = _mm_add_ps(lo, hi);
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+        _mm_cvtss_f32(s)
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2, FMA and F16C.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn dot(q: &[f32], x: &[f16]) -> f32 {
+        let n = q.len().min(x.len());
+        let (qp, xp) = (q.as_ptr(), x.as_ptr().cast::<u16>());
+        let mut a0 = _mm256_setzero_ps();
+        let mut a1 = _mm256_setzero_ps();
+        let mut i = 0;
+        // SAFETY: every load reads 8 or 16 elements below `n`, in bounds of
+        // both slices; unaligned loads are used.
+        unsafe {
+            while i + 16 <= n {
+                let h0 = _mm256_cvtph_ps(_mm_loadu_si128(xp.add(i).cast()));
+                let h1 = _mm256_cvtph_ps(_mm_loadu_si128(xp.add(i + 8).cast()));
+                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qp.add(i)), h0, a0);
+                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(qp.add(i + 8)), h1, a1);
+                i += 16;
+            }
+            if i + 8 <= n {
+                let h0 = _mm256_cvtph_ps(_mm_loadu_si128(xp.add(i).cast()));
+                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qp.add(i)), h0, a0);
+                i += 8;
+            }
+        }
+        let mut s = hsum(_mm256_add_ps(a0, a1));
+        while i < n {
+            s += q[i] * x[i].to_f32();
+            i += 1;
+        }
+        s
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2, FMA and F16C.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn l2_squared(q: &[f32], x: &[f16]) -> f32 {
+        let n = q.len().min(x.len());
+        let (qp, xp) = (q.as_ptr(), x.as_ptr().cast::<u16>());
+        let mut a0 = _mm256_setzero_ps();
+        let mut a1 = _mm256_setzero_ps();
+        let mut i = 0;
+        // SAFETY: as in `dot`.
+        unsafe {
+            while i + 16 <= n {
+                let d0 = _mm256_sub_ps(
+                    _mm256_loadu_ps(qp.add(i)),
+                    _mm256_cvtph_ps(_mm_loadu_si128(xp.add(i).cast())),
+                );
+                let d1 = _mm256_sub_ps(
+                    _mm256_loadu_ps(qp.add(i + 8)),
+                    _mm256_cvtph_ps(_mm_loadu_si128(xp.add(i + 8).cast())),
+                );
+                a0 = _mm256_fmadd_ps(d0, d0, a0);
+                a1 = _mm256_fmadd_ps(d1, d1, a1);
+                i += 16;
+            }
+            if i + 8 <= n {
+                let d0 = _mm256_sub_ps(
+                    _mm256_loadu_ps(qp.add(i)),
+                    _mm256_cvtph_ps(_mm_loadu_si128(xp.add(i).cast())),
+                );
+                a0 = _mm256_fmadd_ps(d0, d0, a0);
+                i += 8;
+            }
+        }
+        let mut s = hsum(_mm256_add_ps(a0, a1));
+        while i < n {
+            let d = q[i] - x[i].to_f32();
+            s += d * d;
+            i += 1;
+        }
+        s
+    }
+}
+
 /// (a·b, a·a, b·b) for cosine distance: three vectorized passes. A fused
 /// one-pass loop defeats LLVM's vectorizer (measured 1.3x over scalar code,
 /// against about 4x for three passes; see benches/distance.rs).
@@ -464,6 +597,26 @@ mod tests {
             );
             assert!((cosine_distance(&a, &b) - cos).abs() < 1e-4, "cos n={n}");
             assert!((dot_kernel(&a, &b) - dot(&a, &b)).abs() < 1e-3 * (1.0 + d.abs() as f32));
+        }
+    }
+
+    #[test]
+    fn f16_kernels_agree_with_widening() {
+        for n in [1usize, 7, 8, 15, 16, 17, 100, 256, 1000] {
+            let q: Vec<f32> = (0..n).map(|i| ((i * 7 % 13) as f32 - 6.0) / 5.0).collect();
+            let x32: Vec<f32> = (0..n).map(|i| ((i * 5 % 11) as f32 - 5.0) / 3.0).collect();
+            let x: Vec<f16> = x32.iter().map(|&v| f16::from_f32(v)).collect();
+            let wide = from_f16(&x);
+            let (d, l) = (dot(&q, &wide), l2_squared(&q, &wide));
+            assert!(
+                (dot_f16(&q, &x) - d).abs() <= 1e-3 * d.abs().max(1.0),
+                "dot n={n}"
+            );
+            assert!(
+                (l2_squared_f16(&q, &x) - l).abs() <= 1e-3 * l.max(1.0),
+                "l2 n={n}"
+            );
+            assert!((f16_chunks(&q, &x, dot_kernel) - d).abs() <= 1e-3 * d.abs().max(1.0));
         }
     }
 

@@ -1,0 +1,247 @@
+//! INSERT: the graph is searched without locks beyond one page at a time,
+//! the new element is added to the last page (or a new one), then each
+//! chosen neighbour's list is updated under its page's exclusive lock.
+//!
+//! A heavyweight lock on the meta block orders inserts that may change the
+//! entry point: normal inserts take it shared, an insert whose element
+//! becomes the new top (or the first) takes it exclusively, so no element is
+//! ever left unreachable by two racing entry-point changes.
+
+use super::page::{self, Buf, Element, Meta, PageGraph, Shape, Xlog, META_BLOCK};
+use super::{info, Info};
+use memory_core::hnsw::{plan_insert, relink, Params, Scored};
+use pgrx::pg_sys;
+use std::cell::Cell;
+
+thread_local! {
+    static RNG: Cell<u64> = const { Cell::new(0) };
+}
+
+fn random() -> u64 {
+    RNG.with(|r| {
+        let mut s = r.get();
+        if s == 0 {
+            // SAFETY: reading the backend's pid.
+            let pid = unsafe { pg_sys::MyProcPid } as u64;
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1);
+            s = t ^ pid.rotate_left(32) | 1;
+        }
+        let v = memory_core::hnsw::next_random(&mut s);
+        r.set(s);
+        v
+    })
+}
+
+/// A heavyweight lock on the meta block, released on drop.
+pub struct UpdateLock {
+    index: pg_sys::Relation,
+    mode: i32,
+}
+
+impl UpdateLock {
+    pub fn take(index: pg_sys::Relation, mode: u32) -> UpdateLock {
+        // SAFETY: page locks are ordinary lock-manager locks on the index.
+        unsafe { pg_sys::LockPage(index, META_BLOCK, mode as i32) };
+        UpdateLock {
+            index,
+            mode: mode as i32,
+        }
+    }
+}
+
+impl Drop for UpdateLock {
+    fn drop(&mut self) {
+        // SAFETY: taken by `take` with the same mode.
+        unsafe { pg_sys::UnlockPage(self.index, META_BLOCK, self.mode) };
+    }
+}
+
+#[pgrx::pg_guard]
+#[allow(clippy::too_many_arguments)] // PostgreSQL's signature
+pub unsafe extern "C-unwind" fn aminsert(
+    index: pg_sys::Relation,
+    values: *mut pg_sys::Datum,
+    isnull: *mut bool,
+    heap_tid: pg_sys::ItemPointer,
+    _heap: pg_sys::Relation,
+    _check_unique: pg_sys::IndexUniqueCheck::Type,
+    _index_unchanged: bool,
+    _index_info: *mut pg_sys::IndexInfo,
+) -> bool {
+    // SAFETY: one key column; values/isnull/heap_tid are valid for the call.
+    let (datum, null, tid) = unsafe { (*values, *isnull, *heap_tid) };
+    if null {
+        return false;
+    }
+    let info = info(index);
+    // SAFETY: a non-null datum of the indexed column's type.
+    let v = unsafe { crate::types::varvec::datum_to_f32(datum, info.half) };
+    insert_vector(index, &info, &v, page::tid_parts(&tid));
+    false
+}
+
+fn becomes_entry(meta: &Meta, level: usize) -> bool {
+    meta.entry().is_none_or(|(_, l)| level > l)
+}
+
+/// Inserts one vector; false when it cannot be indexed (zero vector under
+/// cosine distance).
+pub fn insert_vector(index: pg_sys::Relation, info: &Info, v: &[f32], heap: (u32, u16)) -> bool {
+    let Some(prepared) = info.metric.prepare(v) else {
+        return false;
+    };
+    let mut meta = page::read_meta(index);
+    if meta.dims == 0 {
+        page::update_meta(index, |m| {
+            if m.dims == 0 {
+                m.dims = v.len() as u32;
+                true
+            } else {
+                false
+            }
+        });
+        meta = page::read_meta(index);
+    }
+    if meta.dims as usize != v.len() {
+        super::dims_mismatch(meta.dims as usize, v.len());
+    }
+    let shape = Shape {
+        m: meta.m as usize,
+        dims: meta.dims as usize,
+    };
+    let params = Params::new(shape.m, meta.ef_construction as usize);
+    let level = params.level(random()).min(super::build::max_level(&shape));
+
+    let mut mode = if becomes_entry(&meta, level) {
+        pg_sys::ExclusiveLock
+    } else {
+        pg_sys::ShareLock
+    };
+    let mut lock = UpdateLock::take(index, mode);
+    meta = page::read_meta(index);
+    if mode == pg_sys::ShareLock && becomes_entry(&meta, level) {
+        drop(lock);
+        mode = pg_sys::ExclusiveLock;
+        lock = UpdateLock::take(index, mode);
+        meta = page::read_meta(index);
+    }
+
+    let mut g = PageGraph::new(index, info.metric, shape);
+    let plan: Vec<Vec<Scored<u64>>> = match meta.entry() {
+        Some((entry, entry_level)) => {
+            plan_insert(&mut g, &prepared, entry, entry_level, level, &params)
+        }
+        None => Vec::new(),
+    };
+    let links: Vec<Vec<u64>> = (0..=level)
+        .map(|l| {
+            plan.get(l)
+                .map(|c| c.iter().map(|s| s.id).collect())
+                .unwrap_or_default()
+        })
+        .collect();
+    let t = shape.encode(level, heap, &links, &prepared);
+    let id = place(index, &t);
+
+    for (lc, chosen) in plan.iter().enumerate() {
+        for s in chosen {
+            link(&mut g, s.id, lc, id, s.dist);
+        }
+    }
+    if becomes_entry(&meta, level) {
+        page::update_meta(index, |m| {
+            if becomes_entry(m, level) {
+                m.set_entry(Some((id, level)));
+                true
+            } else {
+                false
+            }
+        });
+    }
+    drop(lock);
+    true
+}
+
+/// Adds an element tuple to the last page, or to a new page; its id.
+fn place(index: pg_sys::Relation, t: &[u8]) -> u64 {
+    let n = page::nblocks(index);
+    if n > 1 {
+        let b = Buf::read(index, n - 1, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+        let mut x = Xlog::start(index);
+        let p = x.register(&b, false);
+        // SAFETY: `p` is the WAL-tracked image of the locked page.
+        if let Some(off) = unsafe { page::add_item(p, t) } {
+            x.finish();
+            return page::pack(n - 1, off);
+        }
+    }
+    let b = Buf::extend(index, pg_sys::ForkNumber::MAIN_FORKNUM);
+    let mut x = Xlog::start(index);
+    let p = x.register(&b, true);
+    // SAFETY: the WAL-tracked image of a new, exclusively locked page.
+    let off = unsafe {
+        page::init_page(p);
+        page::add_item(p, t)
+    };
+    let Some(off) = off else {
+        crate::error::report(
+            pgrx::PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            "memory_hnsw element does not fit a page",
+            Some(format!("{} bytes", t.len())),
+            None,
+        );
+    };
+    x.finish();
+    page::pack(b.block(), off)
+}
+
+/// Adds `new` to the neighbour list of `node` on `level`, pruning with the
+/// heuristic when full. The new list is computed from a snapshot of the old
+/// one, then written only if the list did not change meanwhile (retried).
+pub fn link(g: &mut PageGraph, node: u64, level: usize, new: u64, dist: f32) {
+    let cap = g.shape.cap(level);
+    for _ in 0..4 {
+        let current = g.level_links(node, level);
+        let next = relink(g, node, &current, new, dist, cap);
+        if next == current {
+            return;
+        }
+        if write_links(g, node, level, &current, &next) {
+            return;
+        }
+    }
+}
+
+/// Replaces the neighbour list of `node` on `level` by `next` if it still
+/// equals `expected`; false when another backend changed it first.
+pub fn write_links(
+    g: &mut PageGraph,
+    node: u64,
+    level: usize,
+    expected: &[u64],
+    next: &[u64],
+) -> bool {
+    let (block, offset) = page::unpack(node);
+    let b = Buf::read(g.index, block, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+    let mut x = Xlog::start(g.index);
+    let p = x.register(&b, false);
+    // SAFETY: `p` is the WAL-tracked image of the exclusively locked page;
+    // the slice is used only while the lock is held.
+    let Some(t) = (unsafe { page::item(p, offset) }) else {
+        return false;
+    };
+    let mut now = Vec::new();
+    match Element::parse(t, g.shape) {
+        Some(e) => e.links(level, &mut now),
+        None => return false,
+    }
+    if now != expected {
+        return false;
+    }
+    g.shape.write_links(t, level, next);
+    x.finish();
+    true
+}

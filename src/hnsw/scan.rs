@@ -1,0 +1,260 @@
+//! Index scans: `ORDER BY col <op> query`. The upper layers are descended
+//! greedily, then layer 0 is streamed in batches of `memory.hnsw_ef_search`.
+//! When the executor keeps asking (a WHERE clause rejected rows), the stream
+//! resumes where it stopped; once the graph is exhausted, the elements it
+//! never reached are swept from the pages, so a scan asked for everything
+//! returns every indexed row. `memory.hnsw_max_scan_tuples` bounds the work.
+
+use super::page::{self, Buf, Element, PageGraph, Shape};
+use super::{info, Info};
+use crate::gucs;
+use memory_core::hnsw::{descend, Graph, Scored, Stream};
+use pgrx::{pg_sys, PgMemoryContexts};
+
+enum Phase {
+    /// Not started since the last rescan.
+    Fresh,
+    /// Streaming the graph.
+    Graph,
+    /// Returning the elements the graph walk did not reach.
+    Sweep,
+    Done,
+}
+
+struct ScanState {
+    info: Info,
+    phase: Phase,
+    graph: Option<PageGraph>,
+    stream: Stream<u64>,
+    query: Option<Vec<f32>>,
+    /// Sweep results, farthest first.
+    rest: Vec<Scored<u64>>,
+    examined: u64,
+}
+
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn ambeginscan(
+    index: pg_sys::Relation,
+    nkeys: i32,
+    norderbys: i32,
+) -> pg_sys::IndexScanDesc {
+    // SAFETY: the standard allocation of a scan descriptor.
+    let scan = unsafe { pg_sys::RelationGetIndexScan(index, nkeys, norderbys) };
+    let state = ScanState {
+        info: info(index),
+        phase: Phase::Fresh,
+        graph: None,
+        stream: Stream::new(1),
+        query: None,
+        rest: Vec::new(),
+        examined: 0,
+    };
+    // The state lives as long as the scan's memory context; dropped with it,
+    // also when the query fails.
+    let p = PgMemoryContexts::CurrentMemoryContext.leak_and_drop_on_delete(state);
+    // SAFETY: `scan` was just allocated; the order-by value arrays are the
+    // access method's to provide (as GiST does), one slot per ORDER BY.
+    unsafe {
+        (*scan).opaque = p.cast();
+        let n = norderbys.max(1) as usize;
+        (*scan).xs_orderbyvals = pg_sys::palloc0(n * std::mem::size_of::<pg_sys::Datum>()).cast();
+        (*scan).xs_orderbynulls = pg_sys::palloc0(n).cast();
+    }
+    scan
+}
+
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn amrescan(
+    scan: pg_sys::IndexScanDesc,
+    _keys: pg_sys::ScanKey,
+    _nkeys: i32,
+    orderbys: pg_sys::ScanKey,
+    norderbys: i32,
+) {
+    // SAFETY: `scan` comes from ambeginscan; `orderbys` has `norderbys`
+    // entries and orderByData room for as many.
+    unsafe {
+        if !orderbys.is_null() && norderbys > 0 {
+            std::ptr::copy(orderbys, (*scan).orderByData, norderbys as usize);
+        }
+        let state = &mut *(*scan).opaque.cast::<ScanState>();
+        state.phase = Phase::Fresh;
+        state.graph = None;
+        state.query = None;
+        state.rest = Vec::new();
+        state.examined = 0;
+    }
+}
+
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn amgettuple(
+    scan: pg_sys::IndexScanDesc,
+    _direction: pg_sys::ScanDirection::Type,
+) -> bool {
+    // SAFETY: `scan` comes from ambeginscan with our state in `opaque`.
+    let (state, index) = unsafe {
+        (
+            &mut *(*scan).opaque.cast::<ScanState>(),
+            (*scan).indexRelation,
+        )
+    };
+    if let Phase::Fresh = state.phase {
+        // SAFETY: as above; orderByData was filled by amrescan.
+        unsafe { start(state, scan, index) };
+    }
+    let limit = gucs::HNSW_MAX_SCAN_TUPLES.get().max(0) as u64;
+    loop {
+        let Some(g) = state.graph.as_mut() else {
+            return false;
+        };
+        let next = match state.phase {
+            Phase::Graph => match state.query.as_deref() {
+                Some(q) => {
+                    let n = state.stream.next(g, q);
+                    state.examined = state.stream.discovered() as u64;
+                    match n {
+                        Some(s) => Some(s),
+                        None => {
+                            sweep(state);
+                            continue;
+                        }
+                    }
+                }
+                None => None,
+            },
+            Phase::Sweep => state.rest.pop(),
+            Phase::Fresh | Phase::Done => None,
+        };
+        let Some(s) = next else {
+            state.phase = Phase::Done;
+            return false;
+        };
+        if limit > 0 && state.examined > limit {
+            state.phase = Phase::Done;
+            return false;
+        }
+        let (deleted, heap) = g.with(s.id, |e| (e.deleted(), e.heap()));
+        if deleted {
+            continue;
+        }
+        // SAFETY: `scan` is valid; the order-by arrays have one entry.
+        unsafe {
+            (*scan).xs_heaptid = page::item_pointer(heap.0, heap.1);
+            (*scan).xs_recheck = false;
+            (*scan).xs_recheckorderby = false;
+            if !(*scan).xs_orderbyvals.is_null() {
+                let null = state.query.is_none();
+                *(*scan).xs_orderbyvals = pg_sys::Datum::from(
+                    if null {
+                        0.0
+                    } else {
+                        state.info.metric.to_sql(s.dist)
+                    }
+                    .to_bits() as usize,
+                );
+                *(*scan).xs_orderbynulls = null;
+            }
+        }
+        return true;
+    }
+}
+
+/// Reads the query and descends to layer 0.
+///
+/// # Safety
+/// `scan` must be a valid scan of `index` after amrescan.
+unsafe fn start(state: &mut ScanState, scan: pg_sys::IndexScanDesc, index: pg_sys::Relation) {
+    let meta = page::read_meta(index);
+    let shape = Shape {
+        m: meta.m as usize,
+        dims: meta.dims as usize,
+    };
+    let ef = gucs::HNSW_EF_SEARCH.get().max(1) as usize;
+    let mut g = PageGraph::new(index, state.info.metric, shape);
+    // SAFETY: per the function's contract.
+    let key = unsafe { ((*scan).numberOfOrderBys > 0).then(|| *(*scan).orderByData) };
+    let query = match key {
+        Some(k) if k.sk_flags & pg_sys::SK_ISNULL as i32 == 0 => {
+            // SAFETY: the order-by argument is a non-null datum of the
+            // operator's right-hand type, which is the column's type.
+            let v = unsafe { crate::types::varvec::datum_to_f32(k.sk_argument, state.info.half) };
+            if meta.dims != 0 && v.len() != meta.dims as usize {
+                super::dims_mismatch(meta.dims as usize, v.len());
+            }
+            state.info.metric.prepare(&v)
+        }
+        _ => None,
+    };
+    state.stream = Stream::new(ef);
+    state.phase = Phase::Graph;
+    match (meta.entry(), query.as_deref()) {
+        (Some((entry, level)), Some(q)) => {
+            let ep = descend(&mut g, q, entry, level, 0);
+            state.stream.start(&mut g, ep);
+        }
+        _ => {
+            // No query direction (NULL or zero vector) or an empty index:
+            // every element, in page order.
+            g.reset_visited();
+            state.graph = Some(g);
+            state.query = query;
+            sweep(state);
+            return;
+        }
+    }
+    state.graph = Some(g);
+    state.query = query;
+}
+
+/// Collects the live elements the graph walk never reached.
+fn sweep(state: &mut ScanState) {
+    state.phase = Phase::Sweep;
+    let Some(g) = state.graph.as_mut() else {
+        return;
+    };
+    let metric = state.info.metric;
+    let mut rest = Vec::new();
+    let n = page::nblocks(g.index);
+    for block in 1..n {
+        let b = Buf::read(g.index, block, pg_sys::BUFFER_LOCK_SHARE);
+        // SAFETY: share-locked page; slices are used under the lock.
+        let max = unsafe { pg_sys::PageGetMaxOffsetNumber(b.page()) };
+        for offset in 1..=max {
+            let id = page::pack(block, offset);
+            if g.was_visited(id) {
+                continue;
+            }
+            // SAFETY: as above.
+            let Some(t) = (unsafe { page::item(b.page(), offset) }) else {
+                continue;
+            };
+            let Some(e) = Element::parse(t, g.shape) else {
+                continue;
+            };
+            if e.deleted() {
+                continue;
+            }
+            let dist = match state.query.as_deref() {
+                Some(q) => e.with_vector(|v| metric.distance_f16(q, v)),
+                None => 0.0,
+            };
+            rest.push(Scored { dist, id });
+        }
+        drop(b);
+        pgrx::check_for_interrupts!();
+    }
+    state.examined += rest.len() as u64;
+    rest.sort_by(|a, b| b.cmp(a));
+    state.rest = rest;
+}
+
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn amendscan(scan: pg_sys::IndexScanDesc) {
+    // SAFETY: our state; its memory goes with the scan's context.
+    unsafe {
+        let state = &mut *(*scan).opaque.cast::<ScanState>();
+        state.graph = None;
+        state.rest = Vec::new();
+        state.stream = Stream::new(1);
+    }
+}
