@@ -6,6 +6,10 @@ LANGUAGE sql AS $$
     FROM jsonb_array_elements(r->'results') WITH ORDINALITY AS t(e, n) ORDER BY n
 $$;
 
+\echo '--- 0. An HNSW index over the MiniLM embeddings: memory.search uses it for large scopes'
+CREATE INDEX memories_minilm_hnsw ON memory.memories
+    USING memory_hnsw (embedding memory.vector_cosine_ops) WHERE embedder = 'minilm';
+
 \echo '--- 1. A conversation goes in; the facts worth keeping come out (built-in extractor, offline)'
 SELECT * FROM pg_temp.show(memory.add(
   '[{"role": "user", "content": "Hi! I am Alice. I am single and I live in Paris."},

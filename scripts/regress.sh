@@ -40,3 +40,9 @@ fi
 
 say "concurrency: 8 sessions adding overlapping facts to one user"
 bash "$REPO/tests/concurrency.sh" "$TEST_PORT" memory_regress
+
+say "memory_hnsw on a hot standby"
+bash "$REPO/tests/standby.sh" "$TEST_PORT" "$(( TEST_PORT + 3 ))"
+
+say "memory_hnsw crash recovery (kill -9 of the server)"
+bash "$REPO/tests/crash.sh" "$TEST_PORT"

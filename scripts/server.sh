@@ -20,7 +20,7 @@ start)
 listen_addresses = 'localhost'
 port = ${port}
 unix_socket_directories = ''
-shared_buffers = 256MB
+shared_buffers = 1GB
 maintenance_work_mem = 512MB
 fsync = off
 CONF

@@ -171,4 +171,74 @@ mod tests {
         assert_eq!(r["results"][0]["memory"], "Invoice 99812 is overdue");
         assert_eq!(r["results"][0]["explain"]["keyword"]["rank"], 1);
     }
+
+    /// Recall@10 of the index against exact search over `queries` random
+    /// queries on table `t` (columns id, v).
+    fn hnsw_recall(queries: i32) -> f64 {
+        let mut hits = 0i64;
+        for q in 0..queries {
+            let qv = format!(
+                "(SELECT array_agg(sin({q} * 1.7 + d * 0.3)::real)::memory.vector(8) FROM generate_series(1, 8) d)"
+            );
+            Spi::run("SET LOCAL enable_seqscan = off").unwrap();
+            let got: Vec<i32> = one(&format!(
+                "SELECT array_agg(id) FROM (SELECT id FROM t ORDER BY v OPERATOR(memory.<->) {qv} LIMIT 10) s"
+            ))
+            .unwrap();
+            Spi::run("SET LOCAL enable_seqscan = on; SET LOCAL enable_indexscan = off").unwrap();
+            let truth: Vec<i32> = one(&format!(
+                "SELECT array_agg(id) FROM (SELECT id FROM t ORDER BY v OPERATOR(memory.<->) {qv} LIMIT 10) s"
+            ))
+            .unwrap();
+            Spi::run("SET LOCAL enable_indexscan = on").unwrap();
+            hits += got.iter().filter(|g| truth.contains(g)).count() as i64;
+        }
+        hits as f64 / (queries as f64 * 10.0)
+    }
+
+    #[pg_test]
+    fn hnsw_build_insert_scan() {
+        Spi::run(
+            "CREATE TABLE t (id int, v memory.vector(8));
+             INSERT INTO t SELECT i, (SELECT array_agg(sin(i * 0.61 + d * (1 + i % 5)) ::real)
+                                      FROM generate_series(1, 8) d)::memory.vector(8)
+             FROM generate_series(1, 1500) i;
+             CREATE INDEX t_v ON t USING memory_hnsw (v memory.vector_l2_ops);
+             SET LOCAL memory.hnsw_ef_search = 100",
+        )
+        .unwrap();
+        let r = hnsw_recall(30);
+        assert!(r >= 0.99, "recall after build {r}");
+        // Inserts through aminsert.
+        Spi::run(
+            "INSERT INTO t SELECT i, (SELECT array_agg(cos(i * 0.37 + d * (1 + i % 3))::real)
+                                      FROM generate_series(1, 8) d)::memory.vector(8)
+             FROM generate_series(1501, 2500) i",
+        )
+        .unwrap();
+        let r = hnsw_recall(30);
+        assert!(r >= 0.99, "recall after inserts {r}");
+        // VACUUM cannot run inside a test transaction: tests/sql/hnsw.sql.
+        let pages: i64 = one("SELECT pg_relation_size('t_v') / 8192").unwrap();
+        assert!(pages > 1, "index pages {pages}");
+    }
+
+    #[pg_test]
+    fn hnsw_every_row_once() {
+        Spi::run(
+            "CREATE TABLE t (id int, v memory.vector(8));
+             INSERT INTO t SELECT i, (SELECT array_agg(sin(i * 0.61 + d)::real)
+                                      FROM generate_series(1, 8) d)::memory.vector(8)
+             FROM generate_series(1, 700) i;
+             CREATE INDEX t_v ON t USING memory_hnsw (v memory.vector_l2_ops) WITH (m = 4, ef_construction = 8);
+             SET LOCAL enable_seqscan = off; SET LOCAL memory.hnsw_ef_search = 5",
+        )
+        .unwrap();
+        let (n, d) = Spi::get_two::<i64, i64>(
+            "SELECT count(*), count(DISTINCT id) FROM
+               (SELECT id FROM t ORDER BY v OPERATOR(memory.<->) '[1,0,0,0,0,0,0,0]' OFFSET 0) s",
+        )
+        .unwrap();
+        assert_eq!((n, d), (Some(700), Some(700)));
+    }
 }

@@ -8,7 +8,7 @@
 use super::page::{self, Buf, Element, PageGraph, Shape};
 use super::{info, Info};
 use crate::gucs;
-use memory_core::hnsw::{descend, Graph, Scored, Stream};
+use memory_core::hnsw::{descend, Graph, Metric, Scored, Stream};
 use pgrx::{pg_sys, PgMemoryContexts};
 
 enum Phase {
@@ -133,30 +133,58 @@ pub unsafe extern "C-unwind" fn amgettuple(
             state.phase = Phase::Done;
             return false;
         }
-        let (deleted, heap) = g.with(s.id, |e| (e.deleted(), e.heap()));
+        let (deleted, heap, norm) = g.with(s.id, |e| {
+            (
+                e.deleted(),
+                e.heap(),
+                e.with_vector(|v| memory_core::vector::l2_norm_f16(v)),
+            )
+        });
         if deleted {
             continue;
         }
-        // SAFETY: `scan` is valid; the order-by arrays have one entry.
+        // SAFETY: `scan` is valid; the order-by arrays have one slot each
+        // (allocated in ambeginscan).
         unsafe {
             (*scan).xs_heaptid = page::item_pointer(heap.0, heap.1);
             (*scan).xs_recheck = false;
-            (*scan).xs_recheckorderby = false;
-            if !(*scan).xs_orderbyvals.is_null() {
-                let null = state.query.is_none();
-                *(*scan).xs_orderbyvals = pg_sys::Datum::from(
-                    if null {
-                        0.0
-                    } else {
-                        state.info.metric.to_sql(s.dist)
-                    }
-                    .to_bits() as usize,
-                );
-                *(*scan).xs_orderbynulls = null;
+            match state.query.as_deref() {
+                Some(q) => {
+                    // The distance from the f16 copy, lowered by the most
+                    // f16 rounding can move it: a lower bound of the exact
+                    // distance. The executor recomputes the exact distance
+                    // from the row and reorders within that margin, so
+                    // near-ties are resolved exactly.
+                    let margin = rounding_margin(state.info.metric, q, norm);
+                    let value = state.info.metric.to_sql(s.dist) - margin;
+                    *(*scan).xs_orderbyvals = pg_sys::Datum::from(value.to_bits() as usize);
+                    *(*scan).xs_orderbynulls = false;
+                    (*scan).xs_recheckorderby = true;
+                }
+                None => {
+                    *(*scan).xs_orderbyvals = pg_sys::Datum::from(0usize);
+                    *(*scan).xs_orderbynulls = true;
+                    (*scan).xs_recheckorderby = false;
+                }
             }
         }
         return true;
     }
+}
+
+/// How far the SQL distance of the original vector can be from the one
+/// computed on its f16 copy (norm `norm`): rounding to f16 moves each
+/// element by at most 2^-11 of itself, so the vector moves by at most
+/// 2^-11 · ‖x‖ (plus subnormal and f32 arithmetic slack), and a distance or
+/// inner product with the query by at most that times ‖q‖ (1 for cosine,
+/// where both are unit vectors). Doubled for safety.
+fn rounding_margin(metric: Metric, q: &[f32], norm: f64) -> f64 {
+    let shift = norm * (1.0 / 2048.0) + q.len() as f64 * 6e-8;
+    let scale = match metric {
+        Metric::L2 | Metric::Cosine => 1.0,
+        Metric::InnerProduct => memory_core::vector::l2_norm(q),
+    };
+    2.0 * shift * scale + 1e-6
 }
 
 /// Reads the query and descends to layer 0.

@@ -464,6 +464,16 @@ pub fn l2_norm(a: &[f32]) -> f64 {
     (dot(a, a) as f64).sqrt()
 }
 
+/// Euclidean norm of an f16 vector.
+pub fn l2_norm_f16(a: &[f16]) -> f64 {
+    let mut s = 0f64;
+    for x in a {
+        let v = x.to_f32() as f64;
+        s += v * v;
+    }
+    s.sqrt()
+}
+
 /// Scale to unit length; the zero vector stays zero.
 pub fn normalize(a: &[f32]) -> Vec<f32> {
     let n = l2_norm(a);

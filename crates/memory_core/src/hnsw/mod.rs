@@ -21,6 +21,12 @@ use std::hash::Hash;
 
 /// Highest layer an element can be assigned to.
 pub const MAX_LEVEL: usize = 15;
+/// Whether pruned candidates fill the room left by the heuristic: not for a
+/// new element's own links (measured: recall@10 at ef 40 drops from 0.81 to
+/// 0.71 on the clustered test set), but when a full list is re-selected, so
+/// lists stay full and a link is replaced rather than lost.
+const FILL_NEW: bool = false;
+const FILL_RELINK: bool = true;
 
 /// Distance function of an index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,12 +222,20 @@ pub fn search_layer<G: Graph>(
 }
 
 /// Neighbour-selection heuristic (the paper's algorithm 4): walking the
-/// candidates nearest first, keep one only if it is closer to the base than
-/// to every neighbour already kept. This keeps links pointing in diverse
-/// directions, which is what makes clustered data navigable.
-/// `candidates` must be sorted by distance to the base.
-pub fn select<G: Graph>(g: &mut G, candidates: &[Scored<G::Id>], m: usize) -> Vec<Scored<G::Id>> {
+/// candidates nearest first, keep one if it is closer to the base than to
+/// every neighbour already kept, which points links in diverse directions
+/// (what makes clustered data navigable). Remaining room is then filled
+/// with the pruned candidates, nearest first, when `fill` is set (the
+/// paper's keepPrunedConnections). `candidates` must be sorted by distance
+/// to the base.
+pub fn select<G: Graph>(
+    g: &mut G,
+    candidates: &[Scored<G::Id>],
+    m: usize,
+    fill: bool,
+) -> Vec<Scored<G::Id>> {
     let mut out: Vec<Scored<G::Id>> = Vec::with_capacity(m);
+    let mut pruned = Vec::new();
     for &c in candidates {
         if out.len() >= m {
             break;
@@ -238,7 +252,15 @@ pub fn select<G: Graph>(g: &mut G, candidates: &[Scored<G::Id>], m: usize) -> Ve
         }
         if diverse {
             out.push(c);
+        } else {
+            pruned.push(c);
         }
+    }
+    for c in pruned {
+        if !fill || out.len() >= m {
+            break;
+        }
+        out.push(c);
     }
     out
 }
@@ -281,7 +303,7 @@ pub fn plan_insert<G: Graph>(
     let mut out = vec![Vec::new(); top + 1];
     for lc in (0..=top).rev() {
         let found = search_layer(g, query, &ep, params.ef_construction, lc);
-        out[lc] = select(g, &found, params.max_links(lc));
+        out[lc] = select(g, &found, params.max_links(lc), FILL_NEW);
         if !found.is_empty() {
             ep = found;
         }
@@ -320,7 +342,10 @@ pub fn relink<G: Graph>(
     }
     cands.push(Scored { dist, id: new });
     cands.sort();
-    select(g, &cands, cap).into_iter().map(|s| s.id).collect()
+    select(g, &cands, cap, FILL_RELINK)
+        .into_iter()
+        .map(|s| s.id)
+        .collect()
 }
 
 /// A neighbour list repaired after some neighbours were deleted: the live
@@ -346,18 +371,10 @@ pub fn repair<G: Graph>(
         }
     }
     cands.sort();
-    let mut kept: Vec<G::Id> = select(g, &cands, cap).into_iter().map(|s| s.id).collect();
-    // Links the heuristic pruned are better than no links when the list
-    // would otherwise shrink below its former live size.
-    for c in &cands {
-        if kept.len() >= live.len().min(cap) {
-            break;
-        }
-        if !kept.contains(&c.id) {
-            kept.push(c.id);
-        }
-    }
-    kept
+    select(g, &cands, cap, true)
+        .into_iter()
+        .map(|s| s.id)
+        .collect()
 }
 
 #[cfg(test)]

@@ -189,13 +189,15 @@ fn relink_appends_then_prunes() {
     assert_eq!(relink(&mut g, 0, &[1], 2, 4.0, 3), vec![1, 2]);
     // Already linked: unchanged.
     assert_eq!(relink(&mut g, 0, &[1, 2], 2, 4.0, 3), vec![1, 2]);
-    // Full: points on a line behind 1 are shadowed by it, so only 1 stays
-    // besides whatever the heuristic finds diverse.
+    // Full: points on a line behind 1 are shadowed by it; the list keeps 1
+    // and fills the room with the nearest pruned one, dropping the farthest.
     let next = relink(&mut g, 0, &[1, 2], 3, 9.0, 2);
-    assert_eq!(next, vec![1]);
-    // From the middle, both directions are kept.
+    assert_eq!(next, vec![1, 2]);
+    // From the middle, both directions are kept over a nearer shadowed one.
     let next = relink(&mut g, 3, &[2, 1], 4, 1.0, 2);
     assert_eq!(next, vec![2, 4]);
+    let next = relink(&mut g, 3, &[2, 1, 4], 5, 4.0, 3);
+    assert_eq!(next, vec![2, 4, 1]);
 }
 
 #[test]
