@@ -137,7 +137,7 @@ pub unsafe extern "C-unwind" fn amgettuple(
             (
                 e.deleted(),
                 e.heap(),
-                e.with_vector(|v| memory_core::vector::l2_norm_f16(v)),
+                e.with_vector(memory_core::vector::l2_norm_f16),
             )
         });
         if deleted {
