@@ -166,6 +166,7 @@ unsafe extern "C-unwind" fn callback(
     let Some(prepared) = state.info.metric.prepare(&v) else {
         return;
     };
+    super::check_storable(&prepared);
     let info = state.info;
     let dims = state.dims;
     let g = state.graph.get_or_insert_with(|| {
@@ -249,6 +250,8 @@ fn write(state: &mut State) {
                 // SAFETY: pinned and locked by `b`.
                 unsafe { pg_sys::MarkBufferDirty(b.buf) };
             }
+            // No buffer lock held here, so a cancel is honoured.
+            pgrx::check_for_interrupts!();
             let b = Buf::extend(index, pg_sys::ForkNumber::MAIN_FORKNUM);
             // SAFETY: a new page, exclusively locked.
             unsafe { page::init_page(b.page()) };
@@ -278,9 +281,6 @@ fn write(state: &mut State) {
                 )),
                 None,
             );
-        }
-        if i % 1024 == 0 {
-            pgrx::check_for_interrupts!();
         }
     }
     if let Some(b) = current.take() {
@@ -313,13 +313,16 @@ pub unsafe extern "C-unwind" fn ambuildempty(index: pg_sys::Relation) {
     let info = info(index);
     let meta = Meta::new(info.typmod_dims, info.m, info.ef_construction);
     let b = Buf::extend(index, pg_sys::ForkNumber::INIT_FORKNUM);
-    // SAFETY: a new, exclusively locked page of the init fork, which is
-    // always WAL-logged.
+    // SAFETY: a new, exclusively locked page of the init fork.
     unsafe {
         page::write_meta(b.page(), &meta, true);
         pg_sys::MarkBufferDirty(b.buf);
-        pg_sys::log_newpage_buffer(b.buf, true);
     }
+    drop(b);
+    // The init fork is always WAL-logged (log_newpage_range takes its own
+    // locks and critical section).
+    // SAFETY: the index is open; block 0 of the init fork exists.
+    unsafe { pg_sys::log_newpage_range(index, pg_sys::ForkNumber::INIT_FORKNUM, 0, 1, true) };
 }
 
 #[pgrx::pg_guard]

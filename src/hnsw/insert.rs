@@ -93,6 +93,7 @@ pub fn insert_vector(index: pg_sys::Relation, info: &Info, v: &[f32], heap: (u32
     let Some(prepared) = info.metric.prepare(v) else {
         return false;
     };
+    super::check_storable(&prepared);
     let mut meta = page::read_meta(index);
     if meta.dims == 0 {
         page::update_meta(index, |m| {
@@ -170,9 +171,17 @@ fn place(index: pg_sys::Relation, t: &[u8]) -> u64 {
     let n = page::nblocks(index);
     if n > 1 {
         let b = Buf::read(index, n - 1, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+        // A page left all-zero by a crash (or an error) right after the
+        // relation was extended is initialized, not written into.
+        // SAFETY: the page is pinned and exclusively locked.
+        let fresh = unsafe { pg_sys::PageIsNew(b.page()) };
         let mut x = Xlog::start(index);
-        let p = x.register(&b, false);
-        // SAFETY: `p` is the WAL-tracked image of the locked page.
+        let p = x.register(&b, fresh);
+        if fresh {
+            // SAFETY: `p` is the WAL-tracked image of the locked page.
+            unsafe { page::init_page(p) };
+        }
+        // SAFETY: as above.
         if let Some(off) = unsafe { page::add_item(p, t) } {
             x.finish();
             return page::pack(n - 1, off);

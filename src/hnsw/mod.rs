@@ -211,6 +211,19 @@ fn memory_hnsw_handler(_fcinfo: pg_sys::FunctionCallInfo) -> PgBox<pg_sys::Index
     am.into_pg_boxed()
 }
 
+/// The index stores vectors as f16: refuses elements it cannot hold
+/// (SQLSTATE 22003) instead of storing infinities.
+pub fn check_storable(prepared: &[f32]) {
+    if let Some(x) = prepared.iter().find(|x| x.abs() > 65504.0) {
+        crate::error::report(
+            PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+            format!("memory_hnsw cannot index the value {x}"),
+            Some("The index stores vectors as 16-bit floats, which hold at most ±65504.".into()),
+            Some("Scale the vectors down, or use a cosine index (it stores unit vectors).".into()),
+        );
+    }
+}
+
 /// Raises the dimension-mismatch error (SQLSTATE 22000).
 pub fn dims_mismatch(index_dims: usize, got: usize) -> ! {
     crate::error::report(

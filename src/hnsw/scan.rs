@@ -99,6 +99,26 @@ pub unsafe extern "C-unwind" fn amgettuple(
         )
     };
     if let Phase::Fresh = state.phase {
+        // SAFETY: `scan` is valid; the snapshot is set by the executor.
+        let mvcc = unsafe {
+            let snap = (*scan).xs_snapshot;
+            !snap.is_null()
+                && matches!(
+                    (*snap).snapshot_type,
+                    pg_sys::SnapshotType::SNAPSHOT_MVCC
+                        | pg_sys::SnapshotType::SNAPSHOT_HISTORIC_MVCC
+                )
+        };
+        if !mvcc {
+            // Elements do not pin heap pages: without an MVCC snapshot a
+            // TID vacuumed and reused meanwhile could be returned.
+            crate::error::report(
+                pgrx::PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                "memory_hnsw scans require an MVCC-compliant snapshot",
+                None,
+                None,
+            );
+        }
         // SAFETY: as above; orderByData was filled by amrescan.
         unsafe { start(state, scan, index) };
     }
@@ -115,6 +135,10 @@ pub unsafe extern "C-unwind" fn amgettuple(
                     match n {
                         Some(s) => Some(s),
                         None => {
+                            if limit > 0 && state.examined >= limit {
+                                state.phase = Phase::Done;
+                                return false;
+                            }
                             sweep(state);
                             continue;
                         }
@@ -155,8 +179,12 @@ pub unsafe extern "C-unwind" fn amgettuple(
                     // distance. The executor recomputes the exact distance
                     // from the row and reorders within that margin, so
                     // near-ties are resolved exactly.
-                    let margin = rounding_margin(state.info.metric, q, norm);
-                    let value = state.info.metric.to_sql(s.dist) - margin;
+                    let exact_ish = state.info.metric.to_sql(s.dist);
+                    let margin = rounding_margin(state.info.metric, q, norm, exact_ish);
+                    let mut value = exact_ish - margin;
+                    if !value.is_finite() {
+                        value = f64::NEG_INFINITY; // still a lower bound
+                    }
                     *(*scan).xs_orderbyvals = pg_sys::Datum::from(value.to_bits() as usize);
                     *(*scan).xs_orderbynulls = false;
                     (*scan).xs_recheckorderby = true;
@@ -178,13 +206,33 @@ pub unsafe extern "C-unwind" fn amgettuple(
 /// 2^-11 · ‖x‖ (plus subnormal and f32 arithmetic slack), and a distance or
 /// inner product with the query by at most that times ‖q‖ (1 for cosine,
 /// where both are unit vectors). Doubled for safety.
-fn rounding_margin(metric: Metric, q: &[f32], norm: f64) -> f64 {
-    let shift = norm * (1.0 / 2048.0) + q.len() as f64 * 6e-8;
-    let scale = match metric {
-        Metric::L2 | Metric::Cosine => 1.0,
-        Metric::InnerProduct => memory_core::vector::l2_norm(q),
+///
+/// On top of that, f32 arithmetic (different summation orders in the index
+/// and in the SQL function) moves a sum of n products by up to about
+/// n·2^-23 of its magnitude: for L2 that bounds the squared distance's
+/// error by e = n·2^-23·(‖q‖ + ‖x‖)², hence the distance's by e / d (or
+/// √e near zero).
+fn rounding_margin(metric: Metric, q: &[f32], norm: f64, value: f64) -> f64 {
+    let n = q.len() as f64 + 2.0;
+    let eps = n * (1.0 / 8_388_608.0);
+    let qn = memory_core::vector::l2_norm(q);
+    let shift = norm * (1.0 / 2048.0) + n * 6e-8;
+    let (scale, arith) = match metric {
+        Metric::L2 => {
+            let e = eps * (qn + norm) * (qn + norm);
+            (
+                1.0,
+                if value * value > e {
+                    e / value
+                } else {
+                    e.sqrt()
+                },
+            )
+        }
+        Metric::Cosine => (1.0, eps),
+        Metric::InnerProduct => (qn, eps * qn * norm),
     };
-    2.0 * shift * scale + 1e-6
+    2.0 * (shift * scale + arith) + 1e-6
 }
 
 /// Reads the query and descends to layer 0.

@@ -74,12 +74,16 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
         return stats;
     };
 
-    // Pass 1: dead elements; the best live entry point candidate.
+    // Pass 1: dead elements; the best live entry point candidate. Earlier
+    // tombstones join the set of elements links must not point to (an
+    // insert racing the previous VACUUM may have linked to one).
     let mut dead = page::IdSet::default();
+    let mut gone = page::IdSet::default();
     let mut live = 0f64;
     let mut top: Option<(u64, usize)> = None;
     each_element(index, shape, |id, e| {
         if e.deleted() {
+            gone.insert(id);
             return;
         }
         let (b, o) = e.heap();
@@ -103,20 +107,26 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
     if dead.is_empty() {
         return stats;
     }
+    // A barrier: wait for inserts in flight, which may be linking to the
+    // elements found dead above; inserts starting later are repaired below
+    // or by the next VACUUM (tombstones are repaired too).
+    drop(UpdateLock::take(index, pg_sys::ExclusiveLock));
+    gone.extend(dead.iter().copied());
 
-    // Pass 2: repair the neighbour lists that point at dead elements.
+    // Pass 2: repair the neighbour lists that point at dead elements or
+    // tombstones.
     let i = info(index);
     let mut g = PageGraph::new(index, i.metric, shape);
-    g.mark_dead(&dead);
+    g.mark_dead(&gone);
     let mut todo: Vec<(u64, usize, Vec<u64>)> = Vec::new();
     each_element(index, shape, |id, e| {
-        if e.deleted() || dead.contains(&id) {
+        if e.deleted() || gone.contains(&id) {
             return;
         }
         for level in 0..=e.level() {
             let mut links = Vec::new();
             e.links(level, &mut links);
-            if links.iter().any(|l| dead.contains(l)) {
+            if links.iter().any(|l| gone.contains(l)) {
                 todo.push((id, level, links));
             }
         }

@@ -98,6 +98,24 @@ SELECT sqlstate_of($$INSERT INTO hv_free VALUES (3, '[1,2]')$$);
 SELECT sqlstate_of($$SELECT id FROM hv_free ORDER BY v <-> '[1,2]' LIMIT 1$$);
 SELECT id FROM hv_free ORDER BY v <-> '[1,2,4.1]' LIMIT 1;
 
+-- Values a 16-bit float cannot hold are refused, not stored as infinity.
+SELECT sqlstate_of($$INSERT INTO hv_free VALUES (4, '[70000,1,1]')$$);
+
+-- Exact re-ranking: the index returns lower bounds of the exact distance;
+-- zero vectors and large queries (where float rounding differs most
+-- between the index and the SQL function) never break the order.
+CREATE TABLE hz (id int, v memory.vector(64));
+INSERT INTO hz SELECT i, CASE WHEN i % 2 = 0 THEN array_fill(0::real, ARRAY[64])
+                              ELSE (SELECT array_agg(sin(i * d)::real) FROM generate_series(1, 64) d WHERE i > 0) END::memory.vector(64)
+FROM generate_series(1, 400) i;
+CREATE INDEX ON hz USING memory_hnsw (v vector_l2_ops);
+SET enable_seqscan = off;
+SELECT count(*) FROM generate_series(1, 50) q,
+  LATERAL (SELECT id FROM hz ORDER BY v <-> (SELECT array_agg((500 * sin(q + d))::real)
+                                             FROM generate_series(1, 64) d)::memory.vector(64) LIMIT 5) s;
+RESET enable_seqscan;
+DROP TABLE hz;
+
 -- Options are validated.
 SELECT sqlstate_of($$CREATE INDEX ON hv USING memory_hnsw (v vector_l2_ops) WITH (m = 1)$$);
 SELECT sqlstate_of($$CREATE INDEX ON hv USING memory_hnsw (v vector_l2_ops) WITH (m = 16, ef_construction = 16)$$);
