@@ -276,20 +276,23 @@ impl Buf {
     }
 
     /// Adds a new block to the index and returns it pinned and exclusively
-    /// locked (not yet initialized).
+    /// locked (not yet initialized). RBM_ZERO_AND_LOCK takes the content
+    /// lock before the new buffer becomes valid, so a backend that finds the
+    /// block through the relation size (inserts append to the last block)
+    /// waits until it is initialized instead of initializing it too.
     pub fn extend(index: pg_sys::Relation, fork: pg_sys::ForkNumber::Type) -> Buf {
         // SAFETY: the relation extension lock serializes extenders; P_NEW
-        // returns a new, pinned, zeroed buffer.
+        // with RBM_ZERO_AND_LOCK returns a new, pinned, zeroed buffer whose
+        // content lock we hold.
         let buf = unsafe {
             pg_sys::LockRelationForExtension(index, pg_sys::ExclusiveLock as i32);
             let buf = pg_sys::ReadBufferExtended(
                 index,
                 fork,
                 pg_sys::InvalidBlockNumber, // P_NEW
-                pg_sys::ReadBufferMode::RBM_NORMAL,
+                pg_sys::ReadBufferMode::RBM_ZERO_AND_LOCK,
                 std::ptr::null_mut(),
             );
-            pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
             pg_sys::UnlockRelationForExtension(index, pg_sys::ExclusiveLock as i32);
             buf
         };
