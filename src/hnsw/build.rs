@@ -95,15 +95,21 @@ pub unsafe extern "C-unwind" fn ambuild(
         spilled: false,
         indexed: 0.0,
     };
+    // SAFETY: an open heap relation has its table AM routine.
+    let Some(build_scan) = (unsafe { (*(*heap).rd_tableam).index_build_range_scan }) else {
+        crate::error::report(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            "the table's access method cannot feed an index build",
+            None,
+            None,
+        );
+    };
     progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_LOAD);
     // SAFETY: table_index_build_scan, spelled out (it is an inline
     // function): the table AM calls `callback` for every live row with the
     // index expression's values; `state` outlives the call.
     let reltuples = unsafe {
-        let am = (*heap).rd_tableam;
-        ((*am)
-            .index_build_range_scan
-            .expect("table AM without index build scan"))(
+        build_scan(
             heap,
             index,
             index_info,
@@ -245,18 +251,21 @@ fn write(state: &mut State) {
     let mut links = Vec::new();
     for (i, &level) in levels.iter().enumerate() {
         let (block, offset) = page::unpack(positions[i]);
-        if current.as_ref().is_none_or(|b| b.block() != block) {
-            if let Some(b) = current.take() {
-                // SAFETY: pinned and locked by `b`.
-                unsafe { pg_sys::MarkBufferDirty(b.buf) };
+        let b = match current.take() {
+            Some(b) if b.block() == block => b,
+            full => {
+                if let Some(b) = full {
+                    // SAFETY: pinned and locked by `b`.
+                    unsafe { pg_sys::MarkBufferDirty(b.buf) };
+                }
+                // No buffer lock held here, so a cancel is honoured.
+                pgrx::check_for_interrupts!();
+                let b = Buf::extend(index, pg_sys::ForkNumber::MAIN_FORKNUM);
+                // SAFETY: a new page, exclusively locked.
+                unsafe { page::init_page(b.page()) };
+                b
             }
-            // No buffer lock held here, so a cancel is honoured.
-            pgrx::check_for_interrupts!();
-            let b = Buf::extend(index, pg_sys::ForkNumber::MAIN_FORKNUM);
-            // SAFETY: a new page, exclusively locked.
-            unsafe { page::init_page(b.page()) };
-            current = Some(b);
-        }
+        };
         let level = level.min(cap);
         links.clear();
         for l in 0..=level {
@@ -268,7 +277,6 @@ fn write(state: &mut State) {
             );
         }
         let t = shape.encode(level, state.heap[i], &links, g.vector(i as u32));
-        let b = current.as_ref().expect("page allocated above");
         // SAFETY: exclusively locked page being filled.
         let got = unsafe { page::add_item(b.page(), &t) };
         if got != Some(offset) || b.block() != block {
@@ -282,6 +290,7 @@ fn write(state: &mut State) {
                 None,
             );
         }
+        current = Some(b);
     }
     if let Some(b) = current.take() {
         // SAFETY: pinned and locked by `b`.

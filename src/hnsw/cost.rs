@@ -9,7 +9,6 @@
 //! btree and sorting them, and the planner takes that path for small
 //! scopes. Heap access is added by the planner as for any index scan.
 
-use super::DEFAULT_M;
 use crate::gucs;
 use pgrx::pg_sys;
 
@@ -40,9 +39,7 @@ pub unsafe extern "C-unwind" fn amcostestimate(
         let index_pages = ((*index).pages as f64).max(1.0);
         let m = {
             let rel = pg_sys::index_open((*index).indexoid, pg_sys::NoLock as i32);
-            let o = (*rel).rd_options.cast::<i32>();
-            // Options layout: varlena header, then m (see `Options`).
-            let m = if o.is_null() { DEFAULT_M } else { *o.add(1) };
+            let (m, _) = super::options(rel);
             pg_sys::index_close(rel, pg_sys::NoLock as i32);
             m.max(2) as f64
         };

@@ -143,7 +143,7 @@ unsafe extern "C-unwind" fn amoptions(
 }
 
 /// (m, ef_construction) of an index, defaults when not set.
-fn options(index: pg_sys::Relation) -> (i32, i32) {
+pub(super) fn options(index: pg_sys::Relation) -> (i32, i32) {
     // SAFETY: rd_options is null or the struct built by `amoptions`.
     unsafe {
         let o = (*index).rd_options.cast::<Options>();

@@ -27,6 +27,8 @@ struct ScanState {
     graph: Option<PageGraph>,
     stream: Stream<u64>,
     query: Option<Vec<f32>>,
+    /// ‖query‖, for the rounding margin.
+    query_norm: f64,
     /// Sweep results, farthest first.
     rest: Vec<Scored<u64>>,
     examined: u64,
@@ -46,6 +48,7 @@ pub unsafe extern "C-unwind" fn ambeginscan(
         graph: None,
         stream: Stream::new(1),
         query: None,
+        query_norm: 0.0,
         rest: Vec::new(),
         examined: 0,
     };
@@ -180,7 +183,13 @@ pub unsafe extern "C-unwind" fn amgettuple(
                     // from the row and reorders within that margin, so
                     // near-ties are resolved exactly.
                     let exact_ish = state.info.metric.to_sql(s.dist);
-                    let margin = rounding_margin(state.info.metric, q, norm, exact_ish);
+                    let margin = rounding_margin(
+                        state.info.metric,
+                        q.len(),
+                        state.query_norm,
+                        norm,
+                        exact_ish,
+                    );
                     let mut value = exact_ish - margin;
                     if !value.is_finite() {
                         value = f64::NEG_INFINITY; // still a lower bound
@@ -212,10 +221,9 @@ pub unsafe extern "C-unwind" fn amgettuple(
 /// n·2^-23 of its magnitude: for L2 that bounds the squared distance's
 /// error by e = n·2^-23·(‖q‖ + ‖x‖)², hence the distance's by e / d (or
 /// √e near zero).
-fn rounding_margin(metric: Metric, q: &[f32], norm: f64, value: f64) -> f64 {
-    let n = q.len() as f64 + 2.0;
+fn rounding_margin(metric: Metric, dims: usize, qn: f64, norm: f64, value: f64) -> f64 {
+    let n = dims as f64 + 2.0;
     let eps = n * (1.0 / 8_388_608.0);
-    let qn = memory_core::vector::l2_norm(q);
     let shift = norm * (1.0 / 2048.0) + n * 6e-8;
     let (scale, arith) = match metric {
         Metric::L2 => {
@@ -261,6 +269,7 @@ unsafe fn start(state: &mut ScanState, scan: pg_sys::IndexScanDesc, index: pg_sy
         }
         _ => None,
     };
+    state.query_norm = query.as_deref().map_or(0.0, memory_core::vector::l2_norm);
     state.stream = Stream::new(ef);
     state.phase = Phase::Graph;
     match (meta.entry(), query.as_deref()) {
