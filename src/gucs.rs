@@ -21,6 +21,15 @@ pub static EMBEDDING_MODEL: GucSetting<Option<CString>> =
 pub static EMBEDDING_API_KEY: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(None);
 pub static LLM_API_KEY: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+/// Base URL of the OpenAI-compatible chat endpoint (superuser only).
+pub static LLM_URL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub static LLM_MODEL: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"gpt-4o-mini"));
+/// Ask for `response_format: json_object` (servers without a JSON mode may refuse it).
+pub static LLM_JSON_MODE: GucSetting<bool> = GucSetting::<bool>::new(true);
+/// Categories facts are tagged with; empty means the default set.
+pub static CUSTOM_CATEGORIES: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(None);
 pub static LLM_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(30_000);
 /// Directory of the built-in models; empty means `<sharedir>/extension/memory_ext/models`.
 pub static MODEL_DIR: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
@@ -62,6 +71,38 @@ pub fn init() {
         c"Provider of fact extraction and conflict decisions: builtin or openai.",
         c"builtin is rule-based, offline and deterministic.",
         &LLM,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"memory.llm_url",
+        c"Base URL of an OpenAI-compatible chat endpoint (superuser only).",
+        c"Like OpenAI's base_url, e.g. http://127.0.0.1:8000/v1; /chat/completions is appended.",
+        &LLM_URL,
+        GucContext::Suset,
+        GucFlags::SUPERUSER_ONLY,
+    );
+    GucRegistry::define_string_guc(
+        c"memory.llm_model",
+        c"Model name sent to the chat endpoint.",
+        c"",
+        &LLM_MODEL,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"memory.llm_json_mode",
+        c"Ask the chat endpoint for JSON output (response_format json_object).",
+        c"Turn off for servers that reject response_format; answers wrapped in Markdown fences are accepted either way.",
+        &LLM_JSON_MODE,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"memory.custom_categories",
+        c"Categories inferred memories are tagged with: names separated by commas, each optionally 'name: description'.",
+        c"Empty means the default set (personal_details, family, professional_details, ..., misc). A call can pass its own list as metadata key custom_categories.",
+        &CUSTOM_CATEGORIES,
         GucContext::Userset,
         GucFlags::default(),
     );

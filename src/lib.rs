@@ -7,7 +7,9 @@ mod error;
 mod gucs;
 mod hnsw;
 mod http;
+mod llm;
 mod types;
+mod xact;
 
 ::pgrx::pg_module_magic!(name, version);
 

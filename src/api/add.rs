@@ -9,6 +9,7 @@
 use super::{infer, metadata_object, query_json};
 use crate::embed;
 use crate::error::{raise, report, OrRaise};
+use memory_core::categories;
 use memory_core::messages::{self, Message, Scope};
 use memory_core::vector;
 use memory_core::Error;
@@ -18,18 +19,19 @@ use pgrx::{JsonB, PgSqlErrorCode};
 
 const INSERT_VERBATIM: &str = "
 WITH input AS (
-    SELECT gen_random_uuid() AS id, t.content, t.role, t.actor_id, t.norm, t.embedding, t.ord
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $13::text[])
-         WITH ORDINALITY AS t(content, role, actor_id, norm, embedding, ord)
+    SELECT gen_random_uuid() AS id, t.content, t.role, t.actor_id, t.norm, t.embedding, t.tags, t.ord
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $13::text[], $15::text[])
+         WITH ORDINALITY AS t(content, role, actor_id, norm, embedding, tags, ord)
 ), stamped AS (
     SELECT i.*, coalesce($10::timestamptz, clock_timestamp()) AS at
     FROM input i ORDER BY i.ord
 ), ins AS (
     INSERT INTO memory.memories AS m
         (id, memory, hash, user_id, agent_id, run_id, app_id, actor_id, role, metadata,
-         memory_type, expires_at, created_at, updated_at, valid_from, embedding, embedder)
+         memory_type, expires_at, created_at, updated_at, valid_from, embedding, embedder, categories)
     SELECT s.id, s.content, md5(s.norm), $5, $6, $7, $8, s.actor_id, s.role,
-           coalesce($9::jsonb, '{}'), $11, $12, s.at, s.at, s.at, s.embedding::memory.vector, $14
+           coalesce($9::jsonb, '{}'), $11, $12, s.at, s.at, s.at, s.embedding::memory.vector, $14,
+           ARRAY(SELECT jsonb_array_elements_text(s.tags::jsonb))
     FROM stamped s
     RETURNING m.id, m.memory, m.actor_id, m.role, m.user_id, m.agent_id, m.run_id, m.created_at
 ), hist AS (
@@ -79,15 +81,8 @@ fn add_messages(
                 .hint("Pass NULL to leave app_id out."),
         );
     }
+    let (metadata, categories) = infer::split_categories(metadata);
     if infer {
-        if memory_type == "summary" {
-            report(
-                PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-                "session summaries are not available yet",
-                Some("A summary needs an LLM provider, which is not built in this version.".into()),
-                Some("Add the facts with the default memory_type, or pass infer => false.".into()),
-            );
-        }
         return infer::add_inferred(
             msgs,
             infer::AddOptions {
@@ -98,6 +93,7 @@ fn add_messages(
                 expiration_date,
                 timestamp,
                 app_id,
+                categories,
             },
         );
     }
@@ -112,6 +108,10 @@ fn add_messages(
     let contents: Vec<String> = kept.iter().map(|m| m.content.clone()).collect();
     let roles: Vec<String> = kept.iter().map(|m| m.role.clone()).collect();
     let actors: Vec<Option<String>> = kept.iter().map(|m| m.actor_id.clone()).collect();
+    let tags: Vec<String> = kept
+        .iter()
+        .map(|m| serde_json::Value::from(categories::tag(&m.content, &categories)).to_string())
+        .collect();
     let norms: Vec<String> = kept
         .iter()
         .map(|m| messages::normalize(&m.content))
@@ -136,6 +136,7 @@ fn add_messages(
         expiration_date.into(),
         vectors.into(),
         embedded.embedder.into(),
+        tags.into(),
     ];
     query_json(INSERT_VERBATIM, &args).unwrap_or_else(|| JsonB(serde_json::json!({"results": []})))
 }

@@ -1,19 +1,29 @@
-//! `memory.add(..., infer => true)` with the built-in provider: extract facts,
-//! embed them in one batch, then, under a short per-scope lock, compare each
-//! with the most similar current memories of its scope and apply ADD /
-//! UPDATE / DELETE / NONE with history, all in the caller's transaction.
+//! `memory.add(..., infer => true)`: extract facts, embed them in one batch,
+//! compare each with the most similar current memories of its scope, and
+//! apply ADD / UPDATE / DELETE / NONE with history, all in the caller's
+//! transaction. Also session summaries (`memory_type => 'summary'`).
 //!
-//! Order of work: extraction and embedding (which may call the network)
-//! happen before the lock; candidates are read after it, so two sessions
-//! adding to one scope see each other's committed facts and never leave
-//! duplicates side by side.
+//! Order of work: everything that may wait on the network (extraction,
+//! embedding, the LLM's decision) happens before the per-scope lock.
+//! - built-in provider: decisions are local and cheap, so the lock is taken
+//!   first and candidates are read under it;
+//! - LLM provider: candidates are read and decided on without a lock; then,
+//!   inside a subtransaction, the lock is taken and the candidates read
+//!   again. Unchanged: keep the lock and apply. Changed (a concurrent add
+//!   touched them): roll the subtransaction back, which releases the lock,
+//!   and decide again. After `ROUNDS` such rounds the decision is made under
+//!   the lock, so a busy scope still makes progress.
 
 use super::{query_json, scope_sql, CURRENT};
 use crate::embed::{self, Embedded};
 use crate::error::{raise, report, OrRaise};
 use crate::gucs;
+use crate::llm::{self, Provider};
+use crate::xact::SubXact;
+use memory_core::categories::{self, Category};
 use memory_core::conflict::{self, Candidate, Event};
-use memory_core::extract::{self, Fact};
+use memory_core::extract;
+use memory_core::llm as proto;
 use memory_core::messages::{self, Message, Scope};
 use memory_core::vector;
 use memory_core::Error;
@@ -24,6 +34,10 @@ use serde_json::{json, Value};
 
 /// Memories compared with each new fact.
 const CANDIDATES: usize = 5;
+/// Optimistic rounds before the LLM decides under the lock.
+const ROUNDS: usize = 3;
+/// Metadata key of a per-call category list (taken out of the stored metadata).
+pub const CATEGORIES_KEY: &str = "custom_categories";
 
 /// Options of one add that shape the rows written.
 pub struct AddOptions<'a> {
@@ -34,37 +48,102 @@ pub struct AddOptions<'a> {
     pub expiration_date: Option<TimestampWithTimeZone>,
     pub timestamp: Option<TimestampWithTimeZone>,
     pub app_id: Option<&'a str>,
+    pub categories: Vec<Category>,
 }
 
-/// The configured provider; only the built-in one exists so far.
-fn check_provider(prompt: Option<&str>) {
-    let llm = gucs::text(&gucs::LLM).unwrap_or_else(|| "builtin".into());
-    match llm.as_str() {
-        "builtin" => {}
-        "openai" => report(
-            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-            "memory.llm = 'openai' is not available yet",
-            Some("Only the built-in rule-based extractor is implemented in this version.".into()),
-            Some("SET memory.llm = 'builtin'.".into()),
-        ),
-        other => raise(
-            Error::invalid_parameter(format!("unknown memory.llm \"{other}\""))
-                .hint("memory.llm is builtin or openai."),
-        ),
+/// The category list of a call: `metadata.custom_categories` (removed from
+/// the metadata that is stored), else `memory.custom_categories`, else the
+/// default set.
+pub fn split_categories(metadata: Option<JsonB>) -> (Option<JsonB>, Vec<Category>) {
+    if let Some(JsonB(Value::Object(mut o))) = metadata {
+        if let Some(list) = o.remove(CATEGORIES_KEY) {
+            let cats = categories::parse_json(&list).or_raise();
+            return (Some(JsonB(Value::Object(o))), cats);
+        }
+        return (Some(JsonB(Value::Object(o))), configured_categories());
     }
+    (metadata, configured_categories())
+}
+
+fn configured_categories() -> Vec<Category> {
+    match gucs::text(&gucs::CUSTOM_CATEGORIES) {
+        Some(s) => categories::parse_setting(&s).or_raise(),
+        None => categories::defaults(),
+    }
+}
+
+/// A fact to store, from either provider.
+pub struct NewFact {
+    pub text: String,
+    pub role: String,
+    pub actor_id: Option<String>,
+    pub categories: Vec<String>,
+}
+
+fn builtin_only(prompt: Option<&str>) {
     if prompt.is_some() {
         raise(
             Error::invalid_parameter("prompt needs an LLM provider")
                 .detail("The built-in extractor follows fixed rules and cannot take a prompt.")
-                .hint("Leave prompt out with memory.llm = 'builtin'."),
+                .hint(
+                    "Leave prompt out with memory.llm = 'builtin', or use memory.llm = 'openai'.",
+                ),
         );
     }
 }
 
-/// Facts the built-in extractor finds in `msgs`.
-pub fn extract_facts(msgs: &[Message], prompt: Option<&str>) -> Vec<Fact> {
-    check_provider(prompt);
-    extract::extract(msgs, false)
+/// The actor of the user's messages when they all have the same one.
+fn user_actor(msgs: &[Message]) -> Option<String> {
+    let mut actors = msgs
+        .iter()
+        .filter(|m| m.role == "user")
+        .map(|m| m.actor_id.clone());
+    let first = actors.next().flatten()?;
+    actors
+        .all(|a| a.as_deref() == Some(&first))
+        .then_some(first)
+}
+
+/// Facts in `msgs`, from the configured provider (one LLM call for openai).
+pub fn extract_facts(msgs: &[Message], prompt: Option<&str>, cats: &[Category]) -> Vec<NewFact> {
+    match llm::provider() {
+        Provider::Builtin => {
+            builtin_only(prompt);
+            extract::extract(msgs, false)
+                .into_iter()
+                .map(|f| NewFact {
+                    categories: categories::tag(&f.text, cats),
+                    text: f.text,
+                    role: f.role,
+                    actor_id: f.actor_id,
+                })
+                .collect()
+        }
+        Provider::OpenAi => {
+            let request = proto::extraction_messages(
+                prompt.unwrap_or(llm::EXTRACT_FACTS),
+                llm::EXTRACT_FORMAT,
+                cats,
+                &llm::today(),
+                msgs,
+            );
+            let facts = llm::ask("extraction", request, |c| proto::parse_facts(c, cats));
+            let actor = user_actor(msgs);
+            facts
+                .into_iter()
+                .map(|f| NewFact {
+                    categories: if f.tagged {
+                        f.categories
+                    } else {
+                        categories::tag(&f.text, cats)
+                    },
+                    text: f.text,
+                    role: "user".into(),
+                    actor_id: actor.clone(),
+                })
+                .collect()
+        }
+    }
 }
 
 /// `memory.extract`: the facts in `messages`, without writing anything.
@@ -74,7 +153,7 @@ fn extract(messages: Option<JsonB>, prompt: default!(Option<&str>, "NULL")) -> J
         Some(m) => messages::parse_json(&m.0).or_raise(),
         None => raise(Error::invalid_parameter("messages must not be null")),
     };
-    let facts: Vec<String> = extract_facts(&msgs, prompt)
+    let facts: Vec<String> = extract_facts(&msgs, prompt, &configured_categories())
         .into_iter()
         .map(|f| f.text)
         .collect();
@@ -82,6 +161,7 @@ fn extract(messages: Option<JsonB>, prompt: default!(Option<&str>, "NULL")) -> J
 }
 
 /// One memory the decisions work on: a stored one or one added in this call.
+#[derive(Clone, PartialEq)]
 struct Entry {
     id: Uuid,
     text: String,
@@ -91,17 +171,39 @@ struct Entry {
     stored: bool,
 }
 
+/// The content of a row to write.
+#[derive(Clone)]
+struct Written {
+    text: String,
+    embedding: Vec<f32>,
+    role: Option<String>,
+    actor_id: Option<String>,
+    categories: Vec<String>,
+}
+
+impl Written {
+    fn of(f: &NewFact, embedding: &[f32]) -> Self {
+        Written {
+            text: f.text.clone(),
+            embedding: embedding.to_vec(),
+            role: Some(f.role.clone()),
+            actor_id: f.actor_id.clone(),
+            categories: f.categories.clone(),
+        }
+    }
+}
+
 /// What will be written.
 enum Action {
     Add {
         id: Uuid,
-        fact: usize,
+        w: Written,
         reason: String,
     },
     Update {
         id: Uuid,
         old: String,
-        fact: usize,
+        w: Written,
         reason: String,
     },
     Delete {
@@ -120,9 +222,41 @@ fn scope_key(scope: &Scope) -> String {
     )
 }
 
+/// The short per-scope lock, released at the end of the transaction (or of
+/// the subtransaction it was taken in, when that is rolled back).
+fn lock_scope(scope: &Scope) {
+    Spi::run_with_args(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        &[scope_key(scope).into()],
+    )
+    .or_raise();
+}
+
+fn entries_of(rows: Value) -> Vec<Entry> {
+    let mut entries: Vec<Entry> = Vec::new();
+    for r in rows.as_array().into_iter().flatten() {
+        let id = parse_uuid(r["id"].as_str().unwrap_or_default());
+        if entries.iter().any(|e| e.id == id) {
+            continue;
+        }
+        entries.push(Entry {
+            id,
+            text: r["memory"].as_str().unwrap_or_default().to_string(),
+            embedding: r["embedding"]
+                .as_array()
+                .map(|a| a.iter().map(|x| x.as_f64().unwrap_or(0.0) as f32).collect())
+                .unwrap_or_default(),
+            immutable: r["immutable"].as_bool().unwrap_or(false),
+            alive: true,
+            stored: true,
+        });
+    }
+    entries
+}
+
 /// Current memories of the scope most similar to any of the facts.
 fn load_candidates(scope: &Scope, embedded: &Embedded) -> Vec<Entry> {
-    let mut entries: Vec<Entry> = Vec::new();
+    let mut rows = Vec::new();
     for v in &embedded.vectors {
         let mut args: Vec<DatumWithOid<'static>> = Vec::new();
         let clause = scope_sql("m", scope, &mut args);
@@ -133,31 +267,69 @@ fn load_candidates(scope: &Scope, embedded: &Embedded) -> Vec<Entry> {
                                                        'embedding', embedding::real[])), '[]')
              FROM (SELECT m.id, m.memory, m.immutable, m.embedding FROM memory.memories m
                    WHERE {CURRENT} AND {clause} AND m.embedder = ${e}::text AND m.embedding IS NOT NULL
+                     AND m.memory_type <> 'summary'
                    ORDER BY m.embedding OPERATOR(memory.<=>) ${q}::memory.vector
                    LIMIT {CANDIDATES}) c",
             q = args.len() - 1,
             e = args.len(),
         );
-        let rows = query_json(&sql, &args).map(|j| j.0).unwrap_or(Value::Null);
-        for r in rows.as_array().into_iter().flatten() {
-            let id = parse_uuid(r["id"].as_str().unwrap_or_default());
-            if entries.iter().any(|e| e.id == id) {
-                continue;
-            }
-            entries.push(Entry {
-                id,
-                text: r["memory"].as_str().unwrap_or_default().to_string(),
-                embedding: r["embedding"]
-                    .as_array()
-                    .map(|a| a.iter().map(|x| x.as_f64().unwrap_or(0.0) as f32).collect())
-                    .unwrap_or_default(),
-                immutable: r["immutable"].as_bool().unwrap_or(false),
-                alive: true,
-                stored: true,
-            });
+        if let Some(JsonB(Value::Array(a))) = query_json(&sql, &args) {
+            rows.extend(a);
         }
     }
-    entries
+    entries_of(Value::Array(rows))
+}
+
+/// The current summary of the scope's run (at most one).
+fn load_summary(scope: &Scope) -> Vec<Entry> {
+    let mut args: Vec<DatumWithOid<'static>> = Vec::new();
+    let clause = scope_sql("m", scope, &mut args);
+    let sql = format!(
+        "SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'memory', memory, 'immutable', immutable)), '[]')
+         FROM (SELECT m.id, m.memory, m.immutable FROM memory.memories m
+               WHERE {CURRENT} AND {clause} AND m.memory_type = 'summary'
+               ORDER BY m.updated_at DESC LIMIT 1) c"
+    );
+    entries_of(query_json(&sql, &args).map(|j| j.0).unwrap_or(Value::Null))
+}
+
+/// Two reads of the candidates show the same memories with the same texts.
+fn same(a: &[Entry], b: &[Entry]) -> bool {
+    let key = |v: &[Entry]| {
+        let mut k: Vec<(String, String, bool)> = v
+            .iter()
+            .map(|e| (e.id.to_string(), e.text.clone(), e.immutable))
+            .collect();
+        k.sort();
+        k
+    };
+    key(a) == key(b)
+}
+
+/// Decide without a lock, then take it and check nothing changed meanwhile
+/// (see the module comment). Returns the plan made on the final candidates.
+fn settle<P>(
+    scope: &Scope,
+    load: impl Fn() -> Vec<Entry>,
+    mut prepare: impl FnMut(&[Entry]) -> P,
+) -> P {
+    for round in 1..=ROUNDS {
+        let seen = load();
+        let plan = prepare(&seen);
+        let sub = SubXact::begin();
+        lock_scope(scope);
+        if same(&seen, &load()) {
+            sub.commit();
+            return plan;
+        }
+        sub.rollback();
+        pgrx::debug1!(
+            "memory_ext: the candidates changed while deciding (round {round}); deciding again"
+        );
+    }
+    lock_scope(scope);
+    let seen = load();
+    prepare(&seen)
 }
 
 fn parse_uuid(s: &str) -> Uuid {
@@ -177,9 +349,9 @@ fn new_uuid() -> Uuid {
     s.unwrap_or_else(|| Uuid::from_bytes([0; 16]))
 }
 
-/// Decide every fact in order against the working set; later facts see the
-/// effect of earlier ones ("I am single. Now I am married.").
-fn plan(facts: &[Fact], vectors: &[Vec<f32>], entries: &mut Vec<Entry>) -> Vec<Action> {
+/// Built-in decisions: every fact in order against the working set; later
+/// facts see the effect of earlier ones ("I am single. Now I am married.").
+fn plan_builtin(facts: &[NewFact], vectors: &[Vec<f32>], entries: &mut Vec<Entry>) -> Vec<Action> {
     let mut actions = Vec::new();
     for (i, fact) in facts.iter().enumerate() {
         let fv = &vectors[i];
@@ -200,6 +372,7 @@ fn plan(facts: &[Fact], vectors: &[Vec<f32>], entries: &mut Vec<Entry>) -> Vec<A
             })
             .collect();
         let d = conflict::decide(&fact.text, &cands);
+        let w = Written::of(fact, fv);
         match d.event {
             Event::Add => {
                 let id = new_uuid();
@@ -213,7 +386,7 @@ fn plan(facts: &[Fact], vectors: &[Vec<f32>], entries: &mut Vec<Entry>) -> Vec<A
                 });
                 actions.push(Action::Add {
                     id,
-                    fact: i,
+                    w,
                     reason: d.reason,
                 });
             }
@@ -225,15 +398,15 @@ fn plan(facts: &[Fact], vectors: &[Vec<f32>], entries: &mut Vec<Entry>) -> Vec<A
                     actions.push(Action::Update {
                         id: e.id,
                         old,
-                        fact: i,
+                        w,
                         reason: d.reason,
                     });
                 } else {
                     // Added earlier in this call: the addition carries the new text.
                     for a in actions.iter_mut() {
-                        if let Action::Add { id, fact, .. } = a {
+                        if let Action::Add { id, w: added, .. } = a {
                             if *id == e.id {
-                                *fact = i;
+                                *added = w.clone();
                             }
                         }
                     }
@@ -259,66 +432,270 @@ fn plan(facts: &[Fact], vectors: &[Vec<f32>], entries: &mut Vec<Entry>) -> Vec<A
     actions
 }
 
+fn same_text(a: &str, b: &str) -> bool {
+    messages::normalize(a) == messages::normalize(b)
+}
+
+/// LLM decisions (call 2) on `entries`, turned into actions. Texts the model
+/// wrote itself are embedded here, still before the lock. Guards that do not
+/// depend on judgement: an ADD of a text already stored or already added is
+/// dropped, an UPDATE to the same text is nothing, immutable memories are
+/// never changed (an UPDATE of one adds its new text instead).
+fn plan_llm(
+    facts: &[NewFact],
+    vectors: &[Vec<f32>],
+    entries: &[Entry],
+    cats: &[Category],
+) -> Vec<Action> {
+    let decisions = if entries.is_empty() {
+        facts
+            .iter()
+            .map(|f| proto::Decision::Add {
+                text: f.text.clone(),
+            })
+            .collect()
+    } else {
+        let shown: Vec<proto::Shown<'_>> = entries
+            .iter()
+            .map(|e| proto::Shown {
+                text: &e.text,
+                immutable: e.immutable,
+            })
+            .collect();
+        let texts: Vec<String> = facts.iter().map(|f| f.text.clone()).collect();
+        let request = proto::decision_messages(llm::DECIDE, &shown, &texts);
+        llm::ask("decision", request, |c| {
+            proto::parse_decisions(c, entries.len())
+        })
+    };
+    let reason = |what: &str| format!("LLM decision: {what}");
+    let mut actions: Vec<Action> = Vec::new();
+    let mut unembedded: Vec<usize> = Vec::new();
+    let mut written = |text: &str, actions_len: usize| -> Written {
+        match facts.iter().position(|f| same_text(&f.text, text)) {
+            Some(i) => Written {
+                text: text.trim().to_string(),
+                ..Written::of(&facts[i], &vectors[i])
+            },
+            None => {
+                unembedded.push(actions_len);
+                Written {
+                    text: text.trim().to_string(),
+                    embedding: Vec::new(),
+                    role: Some("user".into()),
+                    actor_id: facts.first().and_then(|f| f.actor_id.clone()),
+                    categories: categories::tag(text, cats),
+                }
+            }
+        }
+    };
+    let known = |text: &str, actions: &[Action]| {
+        entries.iter().any(|e| same_text(&e.text, text))
+            || actions.iter().any(|a| match a {
+                Action::Add { w, .. } | Action::Update { w, .. } => same_text(&w.text, text),
+                Action::Delete { .. } => false,
+            })
+    };
+    for d in decisions {
+        match d {
+            proto::Decision::Add { text } => {
+                if !known(&text, &actions) {
+                    let w = written(&text, actions.len());
+                    actions.push(Action::Add {
+                        id: new_uuid(),
+                        w,
+                        reason: reason("new fact"),
+                    });
+                }
+            }
+            proto::Decision::Update { target, text } => {
+                let e = &entries[target];
+                if same_text(&e.text, &text) {
+                    continue;
+                }
+                if e.immutable {
+                    if !known(&text, &actions) {
+                        let w = written(&text, actions.len());
+                        actions.push(Action::Add {
+                            id: new_uuid(),
+                            w,
+                            reason: reason("update of an immutable memory, kept as a new memory"),
+                        });
+                    }
+                    continue;
+                }
+                let w = written(&text, actions.len());
+                actions.push(Action::Update {
+                    id: e.id,
+                    old: e.text.clone(),
+                    w,
+                    reason: reason("updates the memory"),
+                });
+            }
+            proto::Decision::Delete { target } => {
+                let e = &entries[target];
+                if !e.immutable {
+                    actions.push(Action::Delete {
+                        id: e.id,
+                        old: e.text.clone(),
+                        reason: reason("no longer true"),
+                    });
+                }
+            }
+        }
+    }
+    if !unembedded.is_empty() {
+        let texts: Vec<String> = unembedded
+            .iter()
+            .filter_map(|&k| match &actions[k] {
+                Action::Add { w, .. } | Action::Update { w, .. } => Some(w.text.clone()),
+                Action::Delete { .. } => None,
+            })
+            .collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let mut vectors = embed::embed(&refs).vectors.into_iter();
+        for &k in &unembedded {
+            if let Action::Add { w, .. } | Action::Update { w, .. } = &mut actions[k] {
+                w.embedding = vectors.next().unwrap_or_default();
+            }
+        }
+    }
+    actions
+}
+
+fn empty_result() -> Value {
+    json!({"results": [], "relations": {"added_entities": [], "deleted_entities": []}})
+}
+
 /// Run the whole inference pipeline for one `memory.add`.
 pub fn add_inferred(msgs: Vec<Message>, o: AddOptions<'_>) -> JsonB {
-    let facts = extract_facts(&msgs, o.prompt);
-    let empty = json!({"results": [], "relations": {"added_entities": [], "deleted_entities": []}});
+    if o.memory_type == "summary" {
+        return add_summary(&msgs, &o);
+    }
+    let provider = llm::provider();
+    let facts = extract_facts(&msgs, o.prompt, &o.categories);
     if facts.is_empty() {
-        return JsonB(empty);
+        return JsonB(empty_result());
     }
     // Network-bound work first, no lock held.
     let texts: Vec<&str> = facts.iter().map(|f| f.text.as_str()).collect();
     let embedded = embed::embed(&texts);
     embed::check_scope_embedder(&o.scope, &embedded.embedder);
 
-    // Short per-scope lock, released at the end of the caller's transaction.
-    Spi::run_with_args(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-        &[scope_key(&o.scope).into()],
-    )
-    .or_raise();
-    let mut entries = load_candidates(&o.scope, &embedded);
-    let actions = plan(&facts, &embedded.vectors, &mut entries);
+    let actions = match provider {
+        Provider::Builtin => {
+            lock_scope(&o.scope);
+            let mut entries = load_candidates(&o.scope, &embedded);
+            plan_builtin(&facts, &embedded.vectors, &mut entries)
+        }
+        Provider::OpenAi => settle(
+            &o.scope,
+            || load_candidates(&o.scope, &embedded),
+            |entries| plan_llm(&facts, &embedded.vectors, entries, &o.categories),
+        ),
+    };
+    finish(&actions, &embedded.embedder, &o)
+}
 
-    let mut results = Vec::new();
-    for a in &actions {
-        results.push(apply(a, &facts, &embedded, &o));
-    }
-    let mut out = empty;
+fn finish(actions: &[Action], embedder: &str, o: &AddOptions<'_>) -> JsonB {
+    let results: Vec<Value> = actions.iter().map(|a| apply(a, embedder, o)).collect();
+    let mut out = empty_result();
     out["results"] = Value::Array(results);
     JsonB(out)
 }
 
-fn apply(a: &Action, facts: &[Fact], embedded: &Embedded, o: &AddOptions<'_>) -> Value {
-    let emb = |i: usize| vector::format(&embedded.vectors[i]);
+/// `memory_type => 'summary'`: one summary memory per run, rewritten by the
+/// LLM from the previous summary and the new messages (one call); the
+/// previous summary is updated in place (same id, old text in history).
+fn add_summary(msgs: &[Message], o: &AddOptions<'_>) -> JsonB {
+    if llm::provider() != Provider::OpenAi {
+        report(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            "session summaries need an LLM provider",
+            Some("The built-in extractor keeps single facts; it does not write summaries.".into()),
+            Some("SET memory.llm = 'openai' (with memory.llm_url), or add the facts with the default memory_type.".into()),
+        );
+    }
+    if o.scope.run_id.is_none() {
+        raise(
+            Error::invalid_parameter("a session summary needs run_id")
+                .detail("memory_type => 'summary' keeps one summary per run.")
+                .hint("Pass the session's id as run_id."),
+        );
+    }
+    let embedder = embed::current_name();
+    embed::check_scope_embedder(&o.scope, &embedder);
+    let actions = settle(
+        &o.scope,
+        || load_summary(&o.scope),
+        |prev| {
+            let request = proto::summary_messages(
+                o.prompt.unwrap_or(llm::SUMMARY),
+                llm::SUMMARY_FORMAT,
+                &llm::today(),
+                prev.first().map(|e| e.text.as_str()),
+                msgs,
+            );
+            let text = llm::ask("summary", request, proto::parse_summary);
+            let w = Written {
+                embedding: embed::embed(&[text.as_str()])
+                    .vectors
+                    .pop()
+                    .unwrap_or_default(),
+                role: Some("user".into()),
+                actor_id: user_actor(msgs),
+                categories: categories::tag(&text, &o.categories),
+                text,
+            };
+            match prev.first() {
+                Some(e) if e.text == w.text => vec![],
+                Some(e) => vec![Action::Update {
+                    id: e.id,
+                    old: e.text.clone(),
+                    w,
+                    reason: "session summary rewritten with the new messages".into(),
+                }],
+                None => vec![Action::Add {
+                    id: new_uuid(),
+                    w,
+                    reason: "first summary of the session".into(),
+                }],
+            }
+        },
+    );
+    finish(&actions, &embedder, o)
+}
+
+fn apply(a: &Action, embedder: &str, o: &AddOptions<'_>) -> Value {
     match a {
-        Action::Add { id, fact, reason } => {
-            let f = &facts[*fact];
+        Action::Add { id, w, reason } => {
             let args: Vec<DatumWithOid<'static>> = vec![
                 (*id).into(),
-                f.text.clone().into(),
-                messages::normalize(&f.text).into(),
+                w.text.clone().into(),
+                messages::normalize(&w.text).into(),
                 o.scope.user_id.clone().into(),
                 o.scope.agent_id.clone().into(),
                 o.scope.run_id.clone().into(),
                 o.app_id.map(str::to_string).into(),
-                f.actor_id.clone().into(),
-                f.role.clone().into(),
+                w.actor_id.clone().into(),
+                w.role.clone().into(),
                 o.metadata.as_ref().map(|m| JsonB(m.0.clone())).into(),
                 o.memory_type.to_string().into(),
                 o.expiration_date.into(),
                 o.timestamp.into(),
-                emb(*fact).into(),
-                embedded.embedder.clone().into(),
+                vector::format(&w.embedding).into(),
+                embedder.to_string().into(),
                 reason.clone().into(),
+                w.categories.clone().into(),
             ];
             Spi::run_with_args(
                 "WITH ins AS (
                     INSERT INTO memory.memories AS m
                         (id, memory, hash, user_id, agent_id, run_id, app_id, actor_id, role, metadata,
-                         memory_type, expires_at, created_at, updated_at, valid_from, embedding, embedder)
+                         memory_type, expires_at, created_at, updated_at, valid_from, embedding, embedder,
+                         categories)
                     SELECT $1, $2, md5($3), $4, $5, $6, $7, $8, $9, coalesce($10::jsonb, '{}'), $11, $12,
-                           t.at, t.at, t.at, $14::memory.vector, $15
+                           t.at, t.at, t.at, $14::memory.vector, $15, $17::text[]
                     FROM (SELECT coalesce($13::timestamptz, clock_timestamp()) AS at) t
                     RETURNING m.*)
                  INSERT INTO memory.history
@@ -329,20 +706,16 @@ fn apply(a: &Action, facts: &[Fact], embedded: &Embedded, o: &AddOptions<'_>) ->
                 &args,
             )
             .or_raise();
-            json!({"id": id.to_string(), "memory": f.text, "event": "ADD"})
+            json!({"id": id.to_string(), "memory": w.text, "event": "ADD"})
         }
-        Action::Update {
-            id,
-            old,
-            fact,
-            reason,
-        } => {
-            let f = &facts[*fact];
+        Action::Update { id, old, w, reason } => {
             Spi::run_with_args(
                 "WITH old AS (SELECT m.updated_at, m.memory FROM memory.memories m WHERE m.id = $1),
                  upd AS (
                     UPDATE memory.memories m SET memory = $2, hash = md5($3), embedding = $4::memory.vector,
-                           embedder = $5, updated_at = clock_timestamp()
+                           embedder = $5, updated_at = clock_timestamp(),
+                           categories = CASE WHEN cardinality($9::text[]) > 0 THEN $9::text[]
+                                             ELSE m.categories END
                     WHERE m.id = $1 RETURNING m.*)
                  INSERT INTO memory.history
                     (memory_id, old_memory, new_memory, event, actor_id, role, user_id, agent_id, run_id,
@@ -352,17 +725,18 @@ fn apply(a: &Action, facts: &[Fact], embedded: &Embedded, o: &AddOptions<'_>) ->
                  FROM upd, old",
                 &[
                     (*id).into(),
-                    f.text.clone().into(),
-                    messages::normalize(&f.text).into(),
-                    emb(*fact).into(),
-                    embedded.embedder.clone().into(),
-                    f.actor_id.clone().into(),
-                    f.role.clone().into(),
+                    w.text.clone().into(),
+                    messages::normalize(&w.text).into(),
+                    vector::format(&w.embedding).into(),
+                    embedder.to_string().into(),
+                    w.actor_id.clone().into(),
+                    w.role.clone().into(),
                     reason.clone().into(),
+                    w.categories.clone().into(),
                 ],
             )
             .or_raise();
-            json!({"id": id.to_string(), "memory": f.text, "event": "UPDATE", "previous_memory": old})
+            json!({"id": id.to_string(), "memory": w.text, "event": "UPDATE", "previous_memory": old})
         }
         Action::Delete { id, old, reason } => {
             Spi::run_with_args(

@@ -1,12 +1,14 @@
 //! Pure-Rust algorithms of memory_ext. Nothing here touches PostgreSQL, so all
 //! of it is unit-tested with plain `cargo test`.
 
+pub mod categories;
 pub mod conflict;
 pub mod embed;
 pub mod error;
 pub mod extract;
 pub mod filter;
 pub mod hnsw;
+pub mod llm;
 pub mod messages;
 pub mod rank;
 pub mod text;
