@@ -40,6 +40,8 @@ fi
 
 say "concurrency: 8 sessions adding overlapping facts to one user"
 bash "$REPO/tests/concurrency.sh" "$TEST_PORT" memory_regress
+say "concurrency with the stub LLM (decisions made outside the lock)"
+bash "$REPO/tests/concurrency.sh" "$TEST_PORT" memory_regress "$STUB_PORT"
 
 say "memory_hnsw on a hot standby"
 bash "$REPO/tests/standby.sh" "$TEST_PORT" "$(( TEST_PORT + 3 ))"

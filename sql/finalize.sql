@@ -142,6 +142,9 @@ CREATE TABLE memory.memories (
 COMMENT ON TABLE memory.memories IS 'memory_ext: one row per remembered fact';
 
 CREATE INDEX memories_user_created_idx ON memory.memories (user_id, created_at);
+-- Finds another embedder in a user's scope without reading all its rows
+-- (every add checks that a scope's vectors stay comparable).
+CREATE INDEX memories_user_embedder_idx ON memory.memories (user_id, embedder) WHERE embedding IS NOT NULL;
 CREATE INDEX memories_agent_idx ON memory.memories (agent_id);
 CREATE INDEX memories_run_idx ON memory.memories (run_id);
 CREATE INDEX memories_app_idx ON memory.memories (app_id) WHERE app_id IS NOT NULL;

@@ -5,6 +5,7 @@
 use crate::error::{raise, report, OrRaise};
 use crate::gucs;
 use crate::http::Request;
+use crate::timing::{self, Wait};
 use crate::types::varvec::VectorOut;
 use memory_core::embed::Builtin;
 use memory_core::messages::Scope;
@@ -79,15 +80,17 @@ pub fn embed(texts: &[&str]) -> Embedded {
             vectors: Vec::new(),
         };
     }
-    let vectors = if let Some(model) = embedder.strip_prefix("openai:") {
-        openai(model, texts)
-    } else {
-        let m = builtin(&embedder);
-        m.embed(texts, &mut || {
-            pgrx::check_for_interrupts!();
-        })
-        .or_raise()
-    };
+    let vectors = timing::measure(Wait::Embed, || {
+        if let Some(model) = embedder.strip_prefix("openai:") {
+            openai(model, texts)
+        } else {
+            let m = builtin(&embedder);
+            m.embed(texts, &mut || {
+                pgrx::check_for_interrupts!();
+            })
+            .or_raise()
+        }
+    });
     Embedded { embedder, vectors }
 }
 
@@ -146,9 +149,10 @@ pub fn check_scope_embedder(scope: &Scope, embedder: &str) {
     let other = crate::api::query_json(
         &format!(
             "SELECT to_jsonb(m.embedder) FROM memory.memories m
-             WHERE {clause} AND m.embedding IS NOT NULL AND m.embedder IS DISTINCT FROM ${}::text
+             WHERE {clause} AND m.embedding IS NOT NULL
+               AND (m.embedder IS NULL OR m.embedder < ${e}::text OR m.embedder > ${e}::text)
              LIMIT 1",
-            args.len()
+            e = args.len()
         ),
         &args,
     );

@@ -8,6 +8,7 @@ mod gucs;
 mod hnsw;
 mod http;
 mod llm;
+mod timing;
 mod types;
 mod xact;
 

@@ -10,6 +10,7 @@
 use crate::error::report;
 use crate::gucs;
 use crate::http::Request;
+use crate::timing::{self, Wait};
 use memory_core::llm;
 use pgrx::PgSqlErrorCode;
 use serde_json::{json, Value};
@@ -51,15 +52,17 @@ fn send(messages: &[Value]) -> String {
     }
     let key = gucs::text(&gucs::LLM_API_KEY);
     let base = gucs::text(&gucs::LLM_URL).unwrap_or_default();
-    let reply = Request {
+    let request = Request {
         setting: "memory.llm_url",
         base_url: &base,
         path: "/chat/completions",
         api_key: key.as_deref(),
         body,
         timeout: Duration::from_millis(gucs::LLM_TIMEOUT_MS.get().max(1) as u64),
-    }
-    .send(|v| llm::reply_content(v).map(|_| ()));
+    };
+    let reply = timing::measure(Wait::Llm, || {
+        request.send(|v| llm::reply_content(v).map(|_| ()))
+    });
     // `send` only returns replies that passed the check above.
     llm::reply_content(&reply).unwrap_or_default()
 }

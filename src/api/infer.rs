@@ -14,11 +14,12 @@
 //!   and decide again. After `ROUNDS` such rounds the decision is made under
 //!   the lock, so a busy scope still makes progress.
 
-use super::{query_json, scope_sql, CURRENT};
+use super::{scope_sql, CURRENT};
 use crate::embed::{self, Embedded};
 use crate::error::{raise, report, OrRaise};
 use crate::gucs;
 use crate::llm::{self, Provider};
+use crate::timing;
 use crate::xact::SubXact;
 use memory_core::categories::{self, Category};
 use memory_core::conflict::{self, Candidate, Event};
@@ -31,6 +32,7 @@ use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode, Uuid};
 use serde_json::{json, Value};
+use std::time::Instant;
 
 /// Memories compared with each new fact.
 const CANDIDATES: usize = 5;
@@ -232,52 +234,61 @@ fn lock_scope(scope: &Scope) {
     .or_raise();
 }
 
-fn entries_of(rows: Value) -> Vec<Entry> {
-    let mut entries: Vec<Entry> = Vec::new();
-    for r in rows.as_array().into_iter().flatten() {
-        let id = parse_uuid(r["id"].as_str().unwrap_or_default());
-        if entries.iter().any(|e| e.id == id) {
-            continue;
+/// Rows (id, memory, immutable, embedding as real[] or NULL) as entries,
+/// first occurrence of each id kept.
+fn read_entries(sql: &str, args: &[DatumWithOid<'_>]) -> Vec<Entry> {
+    Spi::connect(|c| {
+        let rows = c.select(sql, None, args).or_raise();
+        let mut entries: Vec<Entry> = Vec::new();
+        for r in rows {
+            let Some(id) = r.get::<Uuid>(1).or_raise() else {
+                continue;
+            };
+            if entries.iter().any(|e| e.id == id) {
+                continue;
+            }
+            entries.push(Entry {
+                id,
+                text: r.get::<String>(2).or_raise().unwrap_or_default(),
+                immutable: r.get::<bool>(3).or_raise().unwrap_or(false),
+                embedding: r.get::<Vec<f32>>(4).or_raise().unwrap_or_default(),
+                alive: true,
+                stored: true,
+            });
         }
-        entries.push(Entry {
-            id,
-            text: r["memory"].as_str().unwrap_or_default().to_string(),
-            embedding: r["embedding"]
-                .as_array()
-                .map(|a| a.iter().map(|x| x.as_f64().unwrap_or(0.0) as f32).collect())
-                .unwrap_or_default(),
-            immutable: r["immutable"].as_bool().unwrap_or(false),
-            alive: true,
-            stored: true,
-        });
-    }
-    entries
+        entries
+    })
 }
 
-/// Current memories of the scope most similar to any of the facts.
-fn load_candidates(scope: &Scope, embedded: &Embedded) -> Vec<Entry> {
-    let mut rows = Vec::new();
-    for v in &embedded.vectors {
-        let mut args: Vec<DatumWithOid<'static>> = Vec::new();
-        let clause = scope_sql("m", scope, &mut args);
-        args.push(vector::format(v).into());
-        args.push(embedded.embedder.clone().into());
-        let sql = format!(
-            "SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'memory', memory, 'immutable', immutable,
-                                                       'embedding', embedding::real[])), '[]')
-             FROM (SELECT m.id, m.memory, m.immutable, m.embedding FROM memory.memories m
-                   WHERE {CURRENT} AND {clause} AND m.embedder = ${e}::text AND m.embedding IS NOT NULL
-                     AND m.memory_type <> 'summary'
-                   ORDER BY m.embedding OPERATOR(memory.<=>) ${q}::memory.vector
-                   LIMIT {CANDIDATES}) c",
-            q = args.len() - 1,
-            e = args.len(),
-        );
-        if let Some(JsonB(Value::Array(a))) = query_json(&sql, &args) {
-            rows.extend(a);
-        }
-    }
-    entries_of(Value::Array(rows))
+/// Current memories of the scope most similar to any of the facts: the
+/// `CANDIDATES` nearest per fact, in one statement (each fact's search can
+/// use a `memory_hnsw` index). Their vectors are read only when the
+/// decisions need them (built-in provider).
+fn load_candidates(scope: &Scope, embedded: &Embedded, with_vectors: bool) -> Vec<Entry> {
+    let mut args: Vec<DatumWithOid<'static>> = Vec::new();
+    let clause = scope_sql("m", scope, &mut args);
+    let queries: Vec<String> = embedded.vectors.iter().map(|v| vector::format(v)).collect();
+    args.push(queries.into());
+    args.push(embedded.embedder.clone().into());
+    let vectors = if with_vectors {
+        "c.embedding::real[]"
+    } else {
+        "NULL::real[]"
+    };
+    let sql = format!(
+        "SELECT c.id, c.memory, c.immutable, {vectors}
+         FROM unnest(${q}::text[]::memory.vector[]) WITH ORDINALITY AS f(v, k)
+         CROSS JOIN LATERAL (
+             SELECT m.id, m.memory, m.immutable, m.embedding FROM memory.memories m
+             WHERE {CURRENT} AND {clause} AND m.embedder = ${e}::text AND m.embedding IS NOT NULL
+               AND m.memory_type <> 'summary'
+             ORDER BY m.embedding OPERATOR(memory.<=>) f.v
+             LIMIT {CANDIDATES}) c
+         ORDER BY f.k",
+        q = args.len() - 1,
+        e = args.len(),
+    );
+    read_entries(&sql, &args)
 }
 
 /// The current summary of the scope's run (at most one).
@@ -285,12 +296,11 @@ fn load_summary(scope: &Scope) -> Vec<Entry> {
     let mut args: Vec<DatumWithOid<'static>> = Vec::new();
     let clause = scope_sql("m", scope, &mut args);
     let sql = format!(
-        "SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'memory', memory, 'immutable', immutable)), '[]')
-         FROM (SELECT m.id, m.memory, m.immutable FROM memory.memories m
-               WHERE {CURRENT} AND {clause} AND m.memory_type = 'summary'
-               ORDER BY m.updated_at DESC LIMIT 1) c"
+        "SELECT m.id, m.memory, m.immutable, NULL::real[] FROM memory.memories m
+         WHERE {CURRENT} AND {clause} AND m.memory_type = 'summary'
+         ORDER BY m.updated_at DESC LIMIT 1"
     );
-    entries_of(query_json(&sql, &args).map(|j| j.0).unwrap_or(Value::Null))
+    read_entries(&sql, &args)
 }
 
 /// Two reads of the candidates show the same memories with the same texts.
@@ -330,18 +340,6 @@ fn settle<P>(
     lock_scope(scope);
     let seen = load();
     prepare(&seen)
-}
-
-fn parse_uuid(s: &str) -> Uuid {
-    let hex: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-    let mut bytes = [0u8; 16];
-    for (i, b) in bytes.iter_mut().enumerate() {
-        *b = hex
-            .get(2 * i..2 * i + 2)
-            .and_then(|h| u8::from_str_radix(h, 16).ok())
-            .unwrap_or(0);
-    }
-    Uuid::from_bytes(bytes)
 }
 
 fn new_uuid() -> Uuid {
@@ -569,11 +567,23 @@ fn empty_result() -> Value {
 
 /// Run the whole inference pipeline for one `memory.add`.
 pub fn add_inferred(msgs: Vec<Message>, o: AddOptions<'_>) -> JsonB {
-    if o.memory_type == "summary" {
-        return add_summary(&msgs, &o);
-    }
+    let start = Instant::now();
+    timing::take();
+    let out = if o.memory_type == "summary" {
+        add_summary(&msgs, &o)
+    } else {
+        add_facts(&msgs, &o)
+    };
+    pgrx::debug1!(
+        "memory_ext: add: {}",
+        timing::summary(start.elapsed(), &timing::take())
+    );
+    out
+}
+
+fn add_facts(msgs: &[Message], o: &AddOptions<'_>) -> JsonB {
     let provider = llm::provider();
-    let facts = extract_facts(&msgs, o.prompt, &o.categories);
+    let facts = extract_facts(msgs, o.prompt, &o.categories);
     if facts.is_empty() {
         return JsonB(empty_result());
     }
@@ -585,16 +595,16 @@ pub fn add_inferred(msgs: Vec<Message>, o: AddOptions<'_>) -> JsonB {
     let actions = match provider {
         Provider::Builtin => {
             lock_scope(&o.scope);
-            let mut entries = load_candidates(&o.scope, &embedded);
+            let mut entries = load_candidates(&o.scope, &embedded, true);
             plan_builtin(&facts, &embedded.vectors, &mut entries)
         }
         Provider::OpenAi => settle(
             &o.scope,
-            || load_candidates(&o.scope, &embedded),
+            || load_candidates(&o.scope, &embedded, false),
             |entries| plan_llm(&facts, &embedded.vectors, entries, &o.categories),
         ),
     };
-    finish(&actions, &embedded.embedder, &o)
+    finish(&actions, &embedded.embedder, o)
 }
 
 fn finish(actions: &[Action], embedder: &str, o: &AddOptions<'_>) -> JsonB {

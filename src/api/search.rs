@@ -88,9 +88,9 @@ fn vector_channel(q: &Query, text: &str, depth: i64) -> Vec<(Uuid, f64)> {
         &format!(
             "SELECT to_jsonb(m.embedder) FROM memory.memories m
              WHERE {CURRENT} AND {} AND m.embedding IS NOT NULL
-               AND m.embedder IS DISTINCT FROM ${}::text LIMIT 1",
+               AND (m.embedder IS NULL OR m.embedder < ${n}::text OR m.embedder > ${n}::text) LIMIT 1",
             q.clause,
-            q.next(1)
+            n = q.next(1)
         ),
         &q.with(vec![name.clone().into()]),
     );
