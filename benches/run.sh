@@ -29,5 +29,8 @@ echo
 python3 benches/llm_add.py --port "$DEMO_PORT"
 
 echo
+psql -X -h localhost -p "$DEMO_PORT" -U postgres -d memory_bench -f benches/graph.sql
+
+echo
 echo "== memory_hnsw vs exact scan and pgvector hnsw (benches/hnsw.py; ~10 min at 100k)"
 python3 benches/hnsw.py --port "$DEMO_PORT" --n "${HNSW_N:-100000}"

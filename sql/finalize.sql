@@ -224,6 +224,138 @@ CREATE TABLE memory.relations (
 CREATE INDEX relations_user_source_idx ON memory.relations (user_id, source_id);
 CREATE INDEX relations_user_target_idx ON memory.relations (user_id, target_id);
 CREATE INDEX relations_memory_idx ON memory.relations (memory_id);
+CREATE INDEX relations_source_idx ON memory.relations (source_id);
+CREATE INDEX relations_target_idx ON memory.relations (target_id);
+CREATE INDEX entities_name_idx ON memory.entities (lower(name));
+
+-- Graph walks (recursive CTEs). Edges are followed in both directions (a
+-- question about John reaches "Adam -father_of-> John"). memory.graph_edges
+-- is a breadth-first search: `reach` keeps each (entity, level) once (UNION),
+-- so cycles end and the work is bounded by entities x depth, not by the
+-- number of paths; each edge is returned once, at its smallest depth, with
+-- one shortest path to it (parents chosen by name). Depth is capped at 6.
+-- Edges are those valid at `as_of` (valid_from <= as_of < valid_to), current
+-- ones when as_of is NULL, within the scope given (equality per argument,
+-- at least one required).
+CREATE FUNCTION memory.graph_edges(entities text[], user_id text DEFAULT NULL, agent_id text DEFAULT NULL,
+                                   run_id text DEFAULT NULL, max_depth int DEFAULT 2, as_of timestamptz DEFAULT NULL)
+RETURNS TABLE(source text, relation text, destination text, depth int, path text[], memory_id uuid)
+LANGUAGE plpgsql STABLE AS $fn$
+BEGIN
+    IF $2 IS NULL AND $3 IS NULL AND $4 IS NULL THEN
+        RAISE EXCEPTION 'a graph walk needs a scope'
+            USING ERRCODE = '22023', HINT = 'Pass user_id, agent_id or run_id.';
+    END IF;
+    IF $5 IS NULL OR $5 < 1 THEN
+        RAISE EXCEPTION 'depth must be at least 1, not %', $5 USING ERRCODE = '22023';
+    END IF;
+    RETURN QUERY
+    WITH RECURSIVE
+    edge AS NOT MATERIALIZED (
+        SELECT r.id, r.source_id, r.relation, r.target_id, r.memory_id
+        FROM memory.relations r
+        WHERE ($2 IS NULL OR r.user_id = $2) AND ($3 IS NULL OR r.agent_id = $3)
+          AND ($4 IS NULL OR r.run_id = $4)
+          AND CASE WHEN $6 IS NULL THEN r.valid_to IS NULL
+                   ELSE r.valid_from <= $6 AND (r.valid_to IS NULL OR r.valid_to > $6) END
+    ),
+    reach(node, lvl) AS (
+        SELECT e.id, 0
+        FROM memory.entities e
+        WHERE lower(e.name) = ANY (SELECT lower(x) FROM unnest($1) x)
+          AND ($2 IS NULL OR e.user_id = $2) AND ($3 IS NULL OR e.agent_id = $3)
+          AND ($4 IS NULL OR e.run_id = $4)
+      UNION
+        SELECT CASE WHEN r.source_id = w.node THEN r.target_id ELSE r.source_id END, w.lvl + 1
+        FROM reach w JOIN edge r ON (r.source_id = w.node OR r.target_id = w.node)
+        WHERE w.lvl < least($5, 6)
+    ),
+    dist AS (SELECT reach.node, min(reach.lvl) AS d FROM reach GROUP BY reach.node),
+    near AS (
+        SELECT r.*, least(ds.d, dt.d) + 1 AS depth,
+               CASE WHEN ds.d <= dt.d THEN r.source_id ELSE r.target_id END AS near_id,
+               CASE WHEN ds.d <= dt.d THEN r.target_id ELSE r.source_id END AS far_id
+        FROM edge r JOIN dist ds ON ds.node = r.source_id JOIN dist dt ON dt.node = r.target_id
+        WHERE least(ds.d, dt.d) < least($5, 6)
+    ),
+    parent AS (
+        SELECT DISTINCT ON (dn.node) dn.node, dp.node AS up
+        FROM dist dn
+        JOIN edge r ON (r.source_id = dn.node OR r.target_id = dn.node)
+        JOIN dist dp ON dp.node = CASE WHEN r.source_id = dn.node THEN r.target_id ELSE r.source_id END
+                    AND dp.d = dn.d - 1
+        JOIN memory.entities pe ON pe.id = dp.node
+        WHERE dn.d > 0
+        ORDER BY dn.node, pe.name, dp.node
+    ),
+    chain(node, names) AS (
+        SELECT d.node, ARRAY[en.name] FROM dist d JOIN memory.entities en ON en.id = d.node WHERE d.d = 0
+      UNION ALL
+        SELECT p.node, c.names || en.name
+        FROM chain c JOIN parent p ON p.up = c.node JOIN memory.entities en ON en.id = p.node
+    )
+    SELECT s.name, n.relation, t.name, n.depth, c.names || f.name, n.memory_id
+    FROM near n
+    JOIN chain c ON c.node = n.near_id
+    JOIN memory.entities f ON f.id = n.far_id
+    JOIN memory.entities s ON s.id = n.source_id
+    JOIN memory.entities t ON t.id = n.target_id;
+END
+$fn$;
+COMMENT ON FUNCTION memory.graph_edges IS 'memory_ext: edges around entities, with the memory each came from';
+
+CREATE FUNCTION memory.neighbors(entity text, user_id text DEFAULT NULL, agent_id text DEFAULT NULL,
+                                 run_id text DEFAULT NULL, depth int DEFAULT 2, as_of timestamptz DEFAULT NULL)
+RETURNS TABLE(source text, relation text, destination text, depth int, path text[])
+LANGUAGE sql STABLE AS $fn$
+    SELECT g.source, g.relation, g.destination, g.depth, g.path
+    FROM memory.graph_edges(ARRAY[$1], $2, $3, $4, $5, $6) g
+    ORDER BY g.depth, g.source, g.relation, g.destination
+$fn$;
+
+-- Simple paths (no entity twice) from one entity to another, shortest first,
+-- at most 100; `relations` names each step, "(reverse)" when walked against
+-- the edge's direction.
+CREATE FUNCTION memory.paths(from_entity text, to_entity text, user_id text DEFAULT NULL,
+                             agent_id text DEFAULT NULL, run_id text DEFAULT NULL, max_depth int DEFAULT 4,
+                             as_of timestamptz DEFAULT NULL)
+RETURNS TABLE(path text[], relations text[], length int)
+LANGUAGE plpgsql STABLE AS $fn$
+BEGIN
+    IF $3 IS NULL AND $4 IS NULL AND $5 IS NULL THEN
+        RAISE EXCEPTION 'a graph walk needs a scope'
+            USING ERRCODE = '22023', HINT = 'Pass user_id, agent_id or run_id.';
+    END IF;
+    IF $6 IS NULL OR $6 < 1 THEN
+        RAISE EXCEPTION 'max_depth must be at least 1, not %', $6 USING ERRCODE = '22023';
+    END IF;
+    RETURN QUERY
+    WITH RECURSIVE walk(node, lvl, names, nodes, rels, done) AS (
+        SELECT e.id, 0, ARRAY[e.name], ARRAY[e.id], ARRAY[]::text[], false
+        FROM memory.entities e
+        WHERE lower(e.name) = lower($1)
+          AND ($3 IS NULL OR e.user_id = $3) AND ($4 IS NULL OR e.agent_id = $4)
+          AND ($5 IS NULL OR e.run_id = $5)
+      UNION ALL
+        SELECT n.id, w.lvl + 1, w.names || n.name, w.nodes || n.id,
+               w.rels || CASE WHEN r.source_id = w.node THEN r.relation ELSE r.relation || ' (reverse)' END,
+               lower(n.name) = lower($2)
+        FROM walk w
+        JOIN memory.relations r ON (r.source_id = w.node OR r.target_id = w.node)
+        JOIN memory.entities n ON n.id = CASE WHEN r.source_id = w.node THEN r.target_id ELSE r.source_id END
+        WHERE NOT w.done AND w.lvl < least($6, 6)
+          AND NOT n.id = ANY (w.nodes)
+          AND ($3 IS NULL OR r.user_id = $3) AND ($4 IS NULL OR r.agent_id = $4)
+          AND ($5 IS NULL OR r.run_id = $5)
+          AND CASE WHEN $7 IS NULL THEN r.valid_to IS NULL
+                   ELSE r.valid_from <= $7 AND (r.valid_to IS NULL OR r.valid_to > $7) END
+    )
+    -- The recursive CTE produces level by level, so the first paths found are
+    -- the shortest and LIMIT ends the walk early.
+    SELECT w.names, w.rels, w.lvl FROM walk w WHERE w.done
+    LIMIT 100;
+END
+$fn$;
 
 -- The memory_hnsw index access method and its operator classes.
 CREATE ACCESS METHOD memory_hnsw TYPE INDEX HANDLER memory.memory_hnsw_handler;

@@ -41,6 +41,7 @@ pub static TEXT_SEARCH_CONFIG: GucSetting<Option<CString>> =
 /// MRR 0.897 at 0.7/0.3 against 0.874 for the vector channel alone).
 pub static VECTOR_WEIGHT: GucSetting<f64> = GucSetting::<f64>::new(0.7);
 pub static KEYWORD_WEIGHT: GucSetting<f64> = GucSetting::<f64>::new(0.3);
+pub static GRAPH_WEIGHT: GucSetting<f64> = GucSetting::<f64>::new(0.2);
 /// `score` (normalised interpolation) or `rrf`.
 pub static FUSION: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"score"));
 
@@ -207,6 +208,16 @@ pub fn init() {
         c"Weight of the keyword (BM25) channel in search fusion.",
         c"",
         &KEYWORD_WEIGHT,
+        0.0,
+        1.0,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_float_guc(
+        c"memory.graph_weight",
+        c"Weight of the graph channel (memories linked to entities the query names) in search fusion.",
+        c"",
+        &GRAPH_WEIGHT,
         0.0,
         1.0,
         GucContext::Userset,

@@ -144,6 +144,29 @@ mod tests {
     }
 
     #[pg_test]
+    fn graph_edges_follow_facts() {
+        let r = json("SELECT memory.add('Adam is John''s father.', user_id => 'gr')");
+        assert_eq!(
+            r["relations"]["added_entities"][0]["relationship"],
+            "father_of"
+        );
+        let from_john =
+            one::<i64>("SELECT count(*) FROM memory.neighbors('john', user_id => 'gr')");
+        assert_eq!(from_john, Some(1));
+        Spi::run("SELECT memory.add('Alice lives in Paris.', user_id => 'gr')").unwrap();
+        Spi::run("SELECT memory.add('Alice moved to Berlin.', user_id => 'gr')").unwrap();
+        let lives = one::<String>(
+            "SELECT string_agg(destination, ',') FROM memory.neighbors('Alice', user_id => 'gr')
+             WHERE relation = 'lives_in'",
+        );
+        assert_eq!(lives.as_deref(), Some("Berlin"));
+        let ended = one::<i64>(
+            "SELECT count(*) FROM memory.relations WHERE user_id = 'gr' AND valid_to IS NOT NULL",
+        );
+        assert_eq!(ended, Some(1));
+    }
+
+    #[pg_test]
     fn cjk_terms_become_keywords() {
         assert_eq!(
             one::<String>("SELECT memory.cjk_terms('喝绿茶')").as_deref(),

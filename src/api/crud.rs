@@ -5,6 +5,7 @@
 //! signatures): when given, a row outside that scope is treated as absent, so
 //! an application can fence every call, not only listings.
 
+use super::graph;
 use super::{
     check_top_k, filter_clause, is_superuser, metadata_object, not_found, query_json, scope_sql,
     CURRENT, MEMORY_JSON,
@@ -158,7 +159,12 @@ fn update(
         d = n + 4,
         e = n + 5,
     );
-    query_json(&sql, &args).unwrap_or_else(|| not_found(&memory_id))
+    let out = query_json(&sql, &args).unwrap_or_else(|| not_found(&memory_id));
+    // The graph follows the new text: the old edges end, the new ones start.
+    let mut changes = graph::Changes::default();
+    graph::unlink(&[memory_id], None, &mut changes);
+    graph::link(&own, memory_id, data, None, &mut changes);
+    out
 }
 
 /// CTE `hist` writing a 'DELETE' history row for each row of CTE `del`.

@@ -14,7 +14,7 @@
 //!   and decide again. After `ROUNDS` such rounds the decision is made under
 //!   the lock, so a busy scope still makes progress.
 
-use super::{scope_sql, CURRENT};
+use super::{graph, scope_sql, CURRENT};
 use crate::embed::{self, Embedded};
 use crate::error::{raise, report, OrRaise};
 use crate::gucs;
@@ -604,13 +604,33 @@ fn add_facts(msgs: &[Message], o: &AddOptions<'_>) -> JsonB {
             |entries| plan_llm(&facts, &embedded.vectors, entries, &o.categories),
         ),
     };
-    finish(&actions, &embedded.embedder, o)
+    finish(&actions, &embedded.embedder, o, true)
 }
 
-fn finish(actions: &[Action], embedder: &str, o: &AddOptions<'_>) -> JsonB {
+/// Write the actions, then (for facts, not summaries) the graph edges of
+/// the memories written: edges of rewritten or deleted memories end, the
+/// new texts' edges are drawn.
+fn finish(actions: &[Action], embedder: &str, o: &AddOptions<'_>, with_graph: bool) -> JsonB {
     let results: Vec<Value> = actions.iter().map(|a| apply(a, embedder, o)).collect();
     let mut out = empty_result();
     out["results"] = Value::Array(results);
+    if with_graph {
+        let mut changes = graph::Changes::default();
+        let ended: Vec<Uuid> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Update { id, .. } | Action::Delete { id, .. } => Some(*id),
+                Action::Add { .. } => None,
+            })
+            .collect();
+        graph::unlink(&ended, o.timestamp, &mut changes);
+        for a in actions {
+            if let Action::Add { id, w, .. } | Action::Update { id, w, .. } = a {
+                graph::link(&o.scope, *id, &w.text, o.timestamp, &mut changes);
+            }
+        }
+        out["relations"] = changes.to_json();
+    }
     JsonB(out)
 }
 
@@ -673,7 +693,7 @@ fn add_summary(msgs: &[Message], o: &AddOptions<'_>) -> JsonB {
             }
         },
     );
-    finish(&actions, &embedder, o)
+    finish(&actions, &embedder, o, false)
 }
 
 fn apply(a: &Action, embedder: &str, o: &AddOptions<'_>) -> Value {

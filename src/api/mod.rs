@@ -5,6 +5,7 @@
 
 pub mod add;
 pub mod crud;
+pub mod graph;
 pub mod infer;
 pub mod search;
 pub mod tenant;

@@ -9,6 +9,7 @@
 //! score, and the returned rows get their access statistics bumped without
 //! waiting on writers (SKIP LOCKED).
 
+use super::graph;
 use super::{check_top_k, filter_clause, query_json, CURRENT, MEMORY_JSON};
 use crate::embed;
 use crate::error::{raise, OrRaise};
@@ -213,10 +214,11 @@ fn run_search(
     top_k: i32,
     threshold: Option<f32>,
     keyword_search: bool,
+    graph: bool,
     vector_weight: Option<f64>,
     keyword_weight: Option<f64>,
     fusion: Option<&str>,
-) -> Vec<Hit> {
+) -> (Vec<Hit>, Vec<Value>) {
     let text = match query {
         Some(t) if !t.trim().is_empty() => t,
         _ => raise(
@@ -239,6 +241,7 @@ fn run_search(
     let mut w = Weights {
         vector: weight(vector_weight, gucs::VECTOR_WEIGHT.get(), "vector_weight"),
         keyword: weight(keyword_weight, gucs::KEYWORD_WEIGHT.get(), "keyword_weight"),
+        graph: if graph { gucs::GRAPH_WEIGHT.get() } else { 0.0 },
     };
     if !keyword_search {
         w.keyword = 0.0;
@@ -270,6 +273,11 @@ fn run_search(
     } else {
         Vec::new()
     };
+    let (linked, relations) = if graph {
+        graph_channel(&q, text, depth)
+    } else {
+        (Vec::new(), Vec::new())
+    };
 
     let mut index: HashMap<Uuid, usize> = HashMap::new();
     let mut cands: Vec<(Uuid, Channels)> = Vec::new();
@@ -287,6 +295,13 @@ fn run_search(
         });
         cands[i].1.keyword = Some((*s, rank_pos + 1));
     }
+    for (rank_pos, (id, s)) in linked.iter().enumerate() {
+        let i = *index.entry(*id).or_insert_with(|| {
+            cands.push((*id, Channels::default()));
+            cands.len() - 1
+        });
+        cands[i].1.graph = Some((*s, rank_pos + 1));
+    }
     let chans: Vec<Channels> = cands.iter().map(|(_, c)| c.clone()).collect();
     let scores = rank::fuse(&chans, w, how);
     let mut hits: Vec<Hit> = cands
@@ -301,7 +316,57 @@ fn run_search(
         .collect();
     hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
     hits.truncate(top_k as usize);
-    hits
+    (hits, relations)
+}
+
+/// Graph channel: entities the query names, their edges up to 2 hops, and
+/// the current memories those edges came from, scored 1 / hops. Returns the
+/// memories (best first) and the edges in Mem0's `relations` shape.
+fn graph_channel(q: &Query, text: &str, depth: i64) -> (Vec<(Uuid, f64)>, Vec<Value>) {
+    let names = graph::mentioned(&q.scope, text);
+    if names.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    let sql = format!(
+        "WITH g AS (SELECT * FROM memory.graph_edges(${n}, ${u}, ${a}, ${r}, 2, NULL))
+         SELECT 'edge', NULL::uuid, 0::float8, g.source, g.relation, g.destination FROM g
+         UNION ALL
+         (SELECT 'memory', m.id, max(1.0 / g.depth)::float8, NULL, NULL, NULL
+          FROM g JOIN memory.memories m ON m.id = g.memory_id
+          WHERE {CURRENT} AND {}
+          GROUP BY m.id ORDER BY 3 DESC, m.id LIMIT ${l})",
+        q.clause,
+        n = q.next(1),
+        u = q.next(2),
+        a = q.next(3),
+        r = q.next(4),
+        l = q.next(5),
+    );
+    let args = q.with(vec![
+        names.into(),
+        q.scope.user_id.clone().into(),
+        q.scope.agent_id.clone().into(),
+        q.scope.run_id.clone().into(),
+        depth.into(),
+    ]);
+    Spi::connect(|c| {
+        let rows = c.select(&sql, None, &args).or_raise();
+        let mut linked = Vec::new();
+        let mut relations = Vec::new();
+        for r in rows {
+            if r.get::<String>(1).or_raise().as_deref() == Some("memory") {
+                if let Some(id) = r.get::<Uuid>(2).or_raise() {
+                    linked.push((id, r.get::<f64>(3).or_raise().unwrap_or(0.0)));
+                }
+            } else {
+                let part = |k: usize| r.get::<String>(k).ok().flatten().unwrap_or_default();
+                relations.push(
+                    json!({"source": part(4), "relationship": part(5), "destination": part(6)}),
+                );
+            }
+        }
+        (linked, relations)
+    })
 }
 
 fn explain_json(h: &Hit) -> Value {
@@ -309,7 +374,8 @@ fn explain_json(h: &Hit) -> Value {
         Some((s, r)) => json!({"rank": r, "score": s}),
         None => Value::Null,
     };
-    json!({"vector": part(h.channels.vector), "keyword": part(h.channels.keyword)})
+    json!({"vector": part(h.channels.vector), "keyword": part(h.channels.keyword),
+           "graph": part(h.channels.graph)})
 }
 
 /// Bump the access statistics of the hits, skipping rows a writer holds
@@ -367,7 +433,7 @@ fn search(
     keyword_weight: default!(Option<f64>, "NULL"),
     fusion: default!(Option<&str>, "NULL"),
 ) -> JsonB {
-    let hits = run_search(
+    let (hits, relations) = run_search(
         query,
         user_id,
         agent_id,
@@ -376,6 +442,7 @@ fn search(
         top_k,
         threshold,
         keyword_search,
+        graph,
         vector_weight,
         keyword_weight,
         fusion,
@@ -394,8 +461,7 @@ fn search(
     .unwrap_or_else(|| json!([]));
     let mut out = json!({ "results": results });
     if graph {
-        // No knowledge graph is built yet, so there are no relations to show.
-        out["relations"] = json!([]);
+        out["relations"] = Value::Array(relations);
     }
     JsonB(out)
 }
@@ -433,8 +499,7 @@ fn search_rows(
         name!(explain, Option<JsonB>),
     ),
 > {
-    let _ = graph;
-    let hits = run_search(
+    let (hits, _) = run_search(
         query,
         user_id,
         agent_id,
@@ -443,6 +508,7 @@ fn search_rows(
         top_k,
         threshold,
         keyword_search,
+        graph,
         vector_weight,
         keyword_weight,
         fusion,

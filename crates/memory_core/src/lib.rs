@@ -7,6 +7,7 @@ pub mod embed;
 pub mod error;
 pub mod extract;
 pub mod filter;
+pub mod graph;
 pub mod hnsw;
 pub mod llm;
 pub mod messages;

@@ -69,6 +69,14 @@ pub struct Channels {
     pub vector: Option<(f64, usize)>,
     /// BM25 score and 1-based rank in the keyword channel.
     pub keyword: Option<(f64, usize)>,
+    /// Graph score (1 / hops from an entity the query mentions) and rank.
+    pub graph: Option<(f64, usize)>,
+}
+
+impl Channels {
+    fn parts(&self) -> [Option<(f64, usize)>; 3] {
+        [self.vector, self.keyword, self.graph]
+    }
 }
 
 /// Weights of the channels.
@@ -76,51 +84,54 @@ pub struct Channels {
 pub struct Weights {
     pub vector: f64,
     pub keyword: f64,
+    pub graph: f64,
 }
 
 /// Fused scores in [0, 1], in the order of `cands`. A channel that returned
 /// no candidate at all (say, a query whose words are all stop words) drops
 /// out of the weighting instead of capping every score.
 pub fn fuse(cands: &[Channels], w: Weights, how: Fusion) -> Vec<f64> {
-    let w = Weights {
-        vector: if cands.iter().any(|c| c.vector.is_some()) {
-            w.vector
-        } else {
-            0.0
-        },
-        keyword: if cands.iter().any(|c| c.keyword.is_some()) {
-            w.keyword
-        } else {
-            0.0
-        },
-    };
-    let total = w.vector + w.keyword;
+    let present = |k: usize| cands.iter().any(|c| c.parts()[k].is_some());
+    let w: Vec<f64> = [w.vector, w.keyword, w.graph]
+        .iter()
+        .enumerate()
+        .map(|(k, wk)| if present(k) { *wk } else { 0.0 })
+        .collect();
+    let total: f64 = w.iter().sum();
     if total <= 0.0 {
         return vec![0.0; cands.len()];
     }
     match how {
         Fusion::Rrf => {
-            let best = (w.vector + w.keyword) / (RRF_K + 1.0);
+            let best = total / (RRF_K + 1.0);
             cands
                 .iter()
                 .map(|c| {
-                    let v = c.vector.map_or(0.0, |(_, r)| w.vector / (RRF_K + r as f64));
-                    let k = c
-                        .keyword
-                        .map_or(0.0, |(_, r)| w.keyword / (RRF_K + r as f64));
-                    (v + k) / best
+                    let sum: f64 = c
+                        .parts()
+                        .iter()
+                        .zip(&w)
+                        .map(|(p, wk)| p.map_or(0.0, |(_, r)| wk / (RRF_K + r as f64)))
+                        .sum();
+                    sum / best
                 })
                 .collect()
         }
         Fusion::Score => {
-            let vmax = scale(cands.iter().filter_map(|c| c.vector.map(|(s, _)| s)));
-            let kmax = scale(cands.iter().filter_map(|c| c.keyword.map(|(s, _)| s)));
+            let scales: Vec<(f64, f64)> = (0..3)
+                .map(|k| scale(cands.iter().filter_map(|c| c.parts()[k].map(|(s, _)| s))))
+                .collect();
             cands
                 .iter()
                 .map(|c| {
-                    let v = c.vector.map_or(0.0, |(s, _)| normalise(s, vmax));
-                    let k = c.keyword.map_or(0.0, |(s, _)| normalise(s, kmax));
-                    (w.vector * v + w.keyword * k) / total
+                    let sum: f64 = c
+                        .parts()
+                        .iter()
+                        .zip(&w)
+                        .zip(&scales)
+                        .map(|((p, wk), sc)| p.map_or(0.0, |(s, _)| wk * normalise(s, *sc)))
+                        .sum();
+                    sum / total
                 })
                 .collect()
         }
@@ -189,6 +200,7 @@ mod tests {
         Channels {
             vector: v,
             keyword: k,
+            graph: None,
         }
     }
 
@@ -197,6 +209,7 @@ mod tests {
         let w = Weights {
             vector: 0.5,
             keyword: 0.5,
+            graph: 0.0,
         };
         let c = vec![
             cand(Some((0.9, 1)), Some((8.0, 1))),
@@ -216,6 +229,7 @@ mod tests {
         let w = Weights {
             vector: 1.0,
             keyword: 0.0,
+            graph: 0.0,
         };
         let c = vec![cand(Some((0.2, 1)), None), cand(Some((0.1, 2)), None)];
         let s = fuse(&c, w, Fusion::Score);
@@ -236,6 +250,7 @@ mod tests {
             Weights {
                 vector: 0.5,
                 keyword: 0.5,
+                graph: 0.0,
             },
             Fusion::Score,
         );
@@ -246,6 +261,7 @@ mod tests {
             Weights {
                 vector: 0.9,
                 keyword: 0.1,
+                graph: 0.0,
             },
             Fusion::Score,
         );
@@ -255,6 +271,7 @@ mod tests {
             Weights {
                 vector: 0.1,
                 keyword: 0.9,
+                graph: 0.0,
             },
             Fusion::Score,
         );
@@ -264,7 +281,8 @@ mod tests {
                 &c,
                 Weights {
                     vector: 0.0,
-                    keyword: 0.0
+                    keyword: 0.0,
+                    graph: 0.0,
                 },
                 Fusion::Score
             ),
@@ -273,10 +291,29 @@ mod tests {
     }
 
     #[test]
+    fn graph_channel_joins_only_when_it_found_something() {
+        let w = Weights {
+            vector: 0.6,
+            keyword: 0.2,
+            graph: 0.2,
+        };
+        let mut linked = cand(Some((0.5, 2)), None);
+        linked.graph = Some((1.0, 1));
+        let c = vec![cand(Some((0.9, 1)), Some((3.0, 1))), linked];
+        let s = fuse(&c, w, Fusion::Score);
+        assert!((s[0] - 0.8).abs() < 1e-9, "{s:?}");
+        assert!((s[1] - (0.6 * 0.5 / 0.9 + 0.2)).abs() < 1e-9, "{s:?}");
+        // no graph hits: the weights of the other two are used alone
+        let c = vec![cand(Some((0.9, 1)), Some((3.0, 1)))];
+        assert!((fuse(&c, w, Fusion::Score)[0] - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
     fn rrf() {
         let w = Weights {
             vector: 1.0,
             keyword: 1.0,
+            graph: 0.0,
         };
         let c = vec![
             cand(Some((0.9, 1)), Some((5.0, 1))),
