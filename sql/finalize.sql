@@ -230,10 +230,11 @@ CREATE INDEX entities_name_idx ON memory.entities (lower(name));
 
 -- Graph walks (recursive CTEs). Edges are followed in both directions (a
 -- question about John reaches "Adam -father_of-> John"). memory.graph_edges
--- is a breadth-first search: `reach` keeps each (entity, level) once (UNION),
--- so cycles end and the work is bounded by entities x depth, not by the
--- number of paths; each edge is returned once, at its smallest depth, with
--- one shortest path to it (parents chosen by name). Depth is capped at 6.
+-- is a breadth-first search over the scope's edges, read once into a jsonb
+-- adjacency map: `reach` keeps each (entity, level) once (UNION), so cycles
+-- end and the work is bounded by entities x depth, not by the number of
+-- paths; each edge is returned once, at its smallest depth, with one
+-- shortest path to it (parents chosen by name). Depth is capped at 6.
 -- Edges are those valid at `as_of` (valid_from <= as_of < valid_to), current
 -- ones when as_of is NULL, within the scope given (equality per argument,
 -- at least one required).
@@ -251,7 +252,8 @@ BEGIN
     END IF;
     RETURN QUERY
     WITH RECURSIVE
-    edge AS NOT MATERIALIZED (
+    -- The scope's edges valid at as_of, read once (one index scan for a user).
+    edge AS MATERIALIZED (
         SELECT r.id, r.source_id, r.relation, r.target_id, r.memory_id
         FROM memory.relations r
         WHERE ($2 IS NULL OR r.user_id = $2) AND ($3 IS NULL OR r.agent_id = $3)
@@ -259,47 +261,64 @@ BEGIN
           AND CASE WHEN $6 IS NULL THEN r.valid_to IS NULL
                    ELSE r.valid_from <= $6 AND (r.valid_to IS NULL OR r.valid_to > $6) END
     ),
+    -- Adjacency (both directions) as one jsonb map: entity -> [neighbours].
+    adj AS MATERIALIZED (
+        SELECT coalesce(jsonb_object_agg(x.n, x.nbs), '{}') AS m
+        FROM (SELECT y.n, jsonb_agg(DISTINCT y.nb) AS nbs
+              FROM (SELECT edge.source_id::text AS n, edge.target_id::text AS nb FROM edge
+                    UNION ALL SELECT edge.target_id::text, edge.source_id::text FROM edge) y
+              GROUP BY y.n) x
+    ),
     reach(node, lvl) AS (
-        SELECT e.id, 0
+        SELECT e.id::text, 0
         FROM memory.entities e
         WHERE lower(e.name) = ANY (SELECT lower(x) FROM unnest($1) x)
           AND ($2 IS NULL OR e.user_id = $2) AND ($3 IS NULL OR e.agent_id = $3)
           AND ($4 IS NULL OR e.run_id = $4)
       UNION
-        SELECT CASE WHEN r.source_id = w.node THEN r.target_id ELSE r.source_id END, w.lvl + 1
-        FROM reach w JOIN edge r ON (r.source_id = w.node OR r.target_id = w.node)
+        SELECT nb.value, w.lvl + 1
+        FROM reach w CROSS JOIN adj CROSS JOIN LATERAL jsonb_array_elements_text(adj.m -> w.node) nb
         WHERE w.lvl < least($5, 6)
     ),
-    dist AS (SELECT reach.node, min(reach.lvl) AS d FROM reach GROUP BY reach.node),
-    near AS (
-        SELECT r.*, least(ds.d, dt.d) + 1 AS depth,
-               CASE WHEN ds.d <= dt.d THEN r.source_id ELSE r.target_id END AS near_id,
-               CASE WHEN ds.d <= dt.d THEN r.target_id ELSE r.source_id END AS far_id
-        FROM edge r JOIN dist ds ON ds.node = r.source_id JOIN dist dt ON dt.node = r.target_id
-        WHERE least(ds.d, dt.d) < least($5, 6)
+    -- Smallest level of each reached entity, as a map.
+    dist AS MATERIALIZED (
+        SELECT coalesce(jsonb_object_agg(z.node, z.d), '{}') AS m
+        FROM (SELECT reach.node, min(reach.lvl) AS d FROM reach GROUP BY reach.node) z
     ),
-    parent AS (
-        SELECT DISTINCT ON (dn.node) dn.node, dp.node AS up
-        FROM dist dn
-        JOIN edge r ON (r.source_id = dn.node OR r.target_id = dn.node)
-        JOIN dist dp ON dp.node = CASE WHEN r.source_id = dn.node THEN r.target_id ELSE r.source_id END
-                    AND dp.d = dn.d - 1
-        JOIN memory.entities pe ON pe.id = dp.node
-        WHERE dn.d > 0
-        ORDER BY dn.node, pe.name, dp.node
+    near AS MATERIALIZED (
+        SELECT r.*, least(l.ds, l.dt) + 1 AS depth,
+               CASE WHEN l.ds <= l.dt THEN r.source_id ELSE r.target_id END AS near_id,
+               CASE WHEN l.ds <= l.dt THEN r.target_id ELSE r.source_id END AS far_id
+        FROM edge r CROSS JOIN dist
+        CROSS JOIN LATERAL (SELECT (dist.m ->> r.source_id::text)::int AS ds,
+                                   (dist.m ->> r.target_id::text)::int AS dt) l
+        WHERE l.ds IS NOT NULL AND l.dt IS NOT NULL AND least(l.ds, l.dt) < least($5, 6)
     ),
-    chain(node, names) AS (
-        SELECT d.node, ARRAY[en.name] FROM dist d JOIN memory.entities en ON en.id = d.node WHERE d.d = 0
-      UNION ALL
-        SELECT p.node, c.names || en.name
-        FROM chain c JOIN parent p ON p.up = c.node JOIN memory.entities en ON en.id = p.node
+    -- Names of the entities reached.
+    label AS MATERIALIZED (
+        SELECT coalesce(jsonb_object_agg(e.id::text, e.name), '{}') AS m
+        FROM memory.entities e
+        WHERE e.id IN (SELECT k::uuid FROM dist, jsonb_object_keys(dist.m) k)
+    ),
+    -- One parent per entity: a neighbour one level closer (smallest name).
+    parent AS MATERIALIZED (
+        SELECT coalesce(jsonb_object_agg(p.node, p.up), '{}') AS m
+        FROM (SELECT DISTINCT ON (c.node) c.node, c.up
+              FROM (SELECT n.far_id::text AS node, n.near_id::text AS up FROM near n, dist
+                    WHERE (dist.m ->> n.far_id::text)::int = n.depth) c, label
+              ORDER BY c.node, label.m ->> c.up, c.up) p
     )
-    SELECT s.name, n.relation, t.name, n.depth, c.names || f.name, n.memory_id
-    FROM near n
-    JOIN chain c ON c.node = n.near_id
-    JOIN memory.entities f ON f.id = n.far_id
-    JOIN memory.entities s ON s.id = n.source_id
-    JOIN memory.entities t ON t.id = n.target_id;
+    SELECT label.m ->> n.source_id::text, n.relation, label.m ->> n.target_id::text, n.depth,
+           ARRAY(SELECT label.m ->> u.id
+                 FROM unnest(ARRAY[parent.m ->> (parent.m ->> (parent.m ->> (parent.m ->> (parent.m ->> n.near_id::text)))),
+                                   parent.m ->> (parent.m ->> (parent.m ->> (parent.m ->> n.near_id::text))),
+                                   parent.m ->> (parent.m ->> (parent.m ->> n.near_id::text)),
+                                   parent.m ->> (parent.m ->> n.near_id::text),
+                                   parent.m ->> n.near_id::text,
+                                   n.near_id::text, n.far_id::text]) WITH ORDINALITY AS u(id, k)
+                 WHERE u.id IS NOT NULL ORDER BY u.k),
+           n.memory_id
+    FROM near n, label, parent;
 END
 $fn$;
 COMMENT ON FUNCTION memory.graph_edges IS 'memory_ext: edges around entities, with the memory each came from';
