@@ -238,18 +238,26 @@ CREATE INDEX entities_name_idx ON memory.entities (lower(name));
 -- Edges are those valid at `as_of` (valid_from <= as_of < valid_to), current
 -- ones when as_of is NULL, within the scope given (equality per argument,
 -- at least one required).
+-- The arguments every graph walk checks: a scope, and a depth of at least 1.
+CREATE FUNCTION memory.graph_walk_check(user_id text, agent_id text, run_id text, depth_name text, depth int)
+RETURNS void LANGUAGE plpgsql IMMUTABLE AS $fn$
+BEGIN
+    IF $1 IS NULL AND $2 IS NULL AND $3 IS NULL THEN
+        RAISE EXCEPTION 'a graph walk needs a scope'
+            USING ERRCODE = '22023', HINT = 'Pass user_id, agent_id or run_id.';
+    END IF;
+    IF $5 IS NULL OR $5 < 1 THEN
+        RAISE EXCEPTION '% must be at least 1, not %', $4, coalesce($5::text, 'NULL') USING ERRCODE = '22023';
+    END IF;
+END
+$fn$;
+
 CREATE FUNCTION memory.graph_edges(entities text[], user_id text DEFAULT NULL, agent_id text DEFAULT NULL,
                                    run_id text DEFAULT NULL, max_depth int DEFAULT 2, as_of timestamptz DEFAULT NULL)
 RETURNS TABLE(source text, relation text, destination text, depth int, path text[], memory_id uuid)
 LANGUAGE plpgsql STABLE AS $fn$
 BEGIN
-    IF $2 IS NULL AND $3 IS NULL AND $4 IS NULL THEN
-        RAISE EXCEPTION 'a graph walk needs a scope'
-            USING ERRCODE = '22023', HINT = 'Pass user_id, agent_id or run_id.';
-    END IF;
-    IF $5 IS NULL OR $5 < 1 THEN
-        RAISE EXCEPTION 'depth must be at least 1, not %', $5 USING ERRCODE = '22023';
-    END IF;
+    PERFORM memory.graph_walk_check($2, $3, $4, 'depth', $5);
     RETURN QUERY
     WITH RECURSIVE
     -- The scope's edges valid at as_of, read once (one index scan for a user).
@@ -341,13 +349,7 @@ CREATE FUNCTION memory.paths(from_entity text, to_entity text, user_id text DEFA
 RETURNS TABLE(path text[], relations text[], length int)
 LANGUAGE plpgsql STABLE AS $fn$
 BEGIN
-    IF $3 IS NULL AND $4 IS NULL AND $5 IS NULL THEN
-        RAISE EXCEPTION 'a graph walk needs a scope'
-            USING ERRCODE = '22023', HINT = 'Pass user_id, agent_id or run_id.';
-    END IF;
-    IF $6 IS NULL OR $6 < 1 THEN
-        RAISE EXCEPTION 'max_depth must be at least 1, not %', $6 USING ERRCODE = '22023';
-    END IF;
+    PERFORM memory.graph_walk_check($3, $4, $5, 'max_depth', $6);
     RETURN QUERY
     WITH RECURSIVE walk(node, lvl, names, nodes, rels, done) AS (
         SELECT e.id, 0, ARRAY[e.name], ARRAY[e.id], ARRAY[]::text[], false
