@@ -47,7 +47,14 @@ INSERT INTO docs VALUES (1, '[1,0,0]'), (2, '[0.9,0.1,0]'), (3, '[0,1,0]');
 SELECT id, round((embedding <=> '[1,0,0]')::numeric, 4) AS cosine_distance
 FROM docs ORDER BY embedding <=> '[1,0,0]' LIMIT 2;
 
-\echo '--- 7. Clean up one user: every row, with history'
+\echo '--- 7. The knowledge graph: "Adam is John''s father", weeks later "John is sick": who to tell?'
+SELECT memory.add('Adam is John''s father.', user_id => 'alice')->'relations'->'added_entities' AS added_edges;
+SELECT memory.add('John is sick.', user_id => 'alice') IS NOT NULL AS added;
+SELECT r->'relations' AS relations
+FROM (SELECT memory.search('John is sick, who should I tell?', user_id => 'alice') AS r) s;
+SELECT source, relation, destination, depth FROM memory.neighbors('alice', user_id => 'alice', depth => 2);
+
+\echo '--- 8. Clean up one user: every row, with history'
 SELECT memory.delete_all(user_id => 'bob') AS bob_deleted;
 
-\echo '--- Not built yet: the memory_hnsw index, the knowledge graph, an LLM provider (memory.llm = openai).'
+\echo '--- Also: memory.llm = openai (any OpenAI-compatible endpoint), session summaries, categories; see README.'
