@@ -1,0 +1,524 @@
+//! The Mem0 platform endpoints (design §7a), each a thin call of the
+//! extension's SQL functions with parameters (never request text in SQL).
+
+use crate::error::{ApiError, ApiResult};
+use crate::request::{
+    listing_filters, object, opt_bool, opt_f64, opt_int, opt_object, opt_str, other_user,
+    query_map, Body, Object, Scope,
+};
+use crate::session::{Principal, Session};
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::Json;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+type St = State<Arc<AppState>>;
+type Reply = ApiResult<Json<Value>>;
+
+/// Most memories one batch call may name (Mem0's limit).
+const MAX_BATCH: usize = 1000;
+/// Largest page of a listing.
+const MAX_PAGE_SIZE: i64 = 1000;
+
+// `expiration_date` is Mem0's YYYY-MM-DD (the memory is kept through that
+// day, UTC) or a full timestamp; `timestamp` is Unix seconds.
+const EXPIRES: &str = "CASE WHEN $9::text ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'
+                THEN (($9::text)::date + 1)::timestamp AT TIME ZONE 'UTC'
+                ELSE ($9::text)::timestamptz END";
+
+fn add_sql(function: &str, with_app: bool) -> String {
+    format!(
+        "SELECT memory.{function}($1::jsonb, user_id => $2::text, agent_id => $3::text,
+                run_id => $4::text, metadata => $5::jsonb, infer => $6::boolean,
+                memory_type => $7::text, prompt => $8::text,
+                expiration_date => {EXPIRES}, \"timestamp\" => to_timestamp($10::float8){}",
+        if with_app {
+            ", app_id => $11::text)"
+        } else {
+            ")"
+        }
+    )
+}
+
+// ------------------------------------------------------------------ ping
+
+pub async fn ping(State(st): St, headers: HeaderMap) -> Reply {
+    let s = Session::open(&st, &headers).await?;
+    let p = s.principal.clone();
+    s.commit().await?;
+    Ok(Json(json!({
+        "status": "ok",
+        "message": "pong",
+        "org_id": st.org_id,
+        "project_id": p.key_name,
+        "user_email": Value::Null,
+        "user_id": p.user_id,
+    })))
+}
+
+pub async fn health(State(st): St) -> Reply {
+    let client = st.pool.get().await?;
+    client.simple_query("SELECT 1").await?;
+    Ok(Json(json!({"status": "ok"})))
+}
+
+// ------------------------------------------------------------------ add
+
+pub async fn add(State(st): St, headers: HeaderMap, body: Body) -> Reply {
+    let m = object(body, st.body_limit)?;
+    let messages = match m.get("messages") {
+        None | Some(Value::Null) => return Err(ApiError::bad_request("'messages' is required")),
+        Some(v) => v.clone(),
+    };
+    let mut scope = Scope::from_object(&m)?;
+    if let Some(f) = opt_object(&m, "filters")? {
+        scope.merge_add_filters(&f)?;
+    }
+    let mut metadata = opt_object(&m, "metadata")?;
+    // Mem0's custom_categories travel as metadata.custom_categories, which
+    // the extension reads (and does not store).
+    if let Some(cats) = m.get("custom_categories").filter(|v| !v.is_null()) {
+        let md = metadata.get_or_insert_with(Object::new);
+        md.entry("custom_categories")
+            .or_insert_with(|| cats.clone());
+    }
+    let infer = opt_bool(&m, "infer")?.unwrap_or(true);
+    let memory_type = opt_str(&m, "memory_type")?;
+    let prompt = opt_str(&m, "custom_instructions")?;
+    let expiration = opt_str(&m, "expiration_date")?;
+    let timestamp = opt_f64(&m, "timestamp")?;
+    let async_mode = opt_bool(&m, "async_mode")?.unwrap_or(false);
+
+    let s = Session::open(&st, &headers).await?;
+    scope.fence(&s.principal)?;
+    let metadata = metadata.map(Value::Object);
+    let app = scope.app_id.clone();
+    let function = if async_mode { "add_async" } else { "add" };
+    let sql = add_sql(function, app.is_some());
+    let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![
+        &messages,
+        &scope.user_id,
+        &scope.agent_id,
+        &scope.run_id,
+        &metadata,
+        &infer,
+        &memory_type,
+        &prompt,
+        &expiration,
+        &timestamp,
+    ];
+    if app.is_some() {
+        params.push(&app);
+    }
+    let out = s.json(&sql, &params).await?;
+    s.commit().await?;
+    Ok(Json(out.unwrap_or_else(|| json!({"results": []}))))
+}
+
+// ------------------------------------------------------------------ search
+
+const SEARCH_SQL: &str = "SELECT memory.search($1::text, user_id => $2::text, agent_id => $3::text,
+        run_id => $4::text, filters => $5::jsonb, top_k => $6::int, threshold => $7::real,
+        keyword_search => $8::boolean)";
+
+pub async fn search(State(st): St, headers: HeaderMap, body: Body) -> Reply {
+    let m = object(body, st.body_limit)?;
+    let query = match opt_str(&m, "query")? {
+        Some(q) if !q.trim().is_empty() => q,
+        _ => return Err(ApiError::bad_request("'query' must be a non-empty string")),
+    };
+    let top_k = opt_int(&m, "top_k", 1, 1000)?.unwrap_or(10) as i32;
+    let threshold = opt_f64(&m, "threshold")?.map(|t| t as f32);
+    let keyword = opt_bool(&m, "keyword_search")?.unwrap_or(true);
+    let fields = match m.get("fields") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(a)) if a.iter().all(Value::is_string) => Some(a.clone()),
+        Some(_) => return Err(ApiError::bad_request("'fields' must be a list of strings")),
+    };
+    let mut scope = Scope::from_object(&m)?;
+
+    let s = Session::open(&st, &headers).await?;
+    scope.fence(&s.principal)?;
+    let filters = listing_filters(&m, &scope, &s.principal)?;
+    let out = s
+        .json(
+            SEARCH_SQL,
+            &[
+                &query,
+                &scope.user_id,
+                &scope.agent_id,
+                &scope.run_id,
+                &filters,
+                &top_k,
+                &threshold,
+                &keyword,
+            ],
+        )
+        .await?;
+    s.commit().await?;
+    let mut out = out.unwrap_or_else(|| json!({"results": []}));
+    if let (Some(fields), Some(Value::Array(results))) = (fields, out.get_mut("results")) {
+        for r in results.iter_mut() {
+            if let Value::Object(o) = r {
+                o.retain(|k, _| k == "id" || fields.iter().any(|f| f.as_str() == Some(k)));
+            }
+        }
+    }
+    Ok(Json(out))
+}
+
+// ------------------------------------------------------------------ get_all
+
+const GET_ALL_SQL: &str = "SELECT jsonb_build_object(
+        'count', jsonb_array_length(g.r->'results'),
+        'results', coalesce((SELECT jsonb_agg(e ORDER BY o)
+                             FROM jsonb_array_elements(g.r->'results') WITH ORDINALITY AS t(e, o)
+                             WHERE o > $5::bigint AND o <= $5::bigint + $6::bigint), '[]'::jsonb))
+    FROM memory.get_all(user_id => $1::text, agent_id => $2::text, run_id => $3::text,
+                        filters => $4::jsonb, top_k => 2147483647) AS g(r)";
+
+async fn get_all(
+    st: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    m: &Object,
+    query: &Object,
+) -> Reply {
+    let page = opt_int(query, "page", 1, i64::from(i32::MAX))?
+        .or(opt_int(m, "page", 1, i64::from(i32::MAX))?)
+        .unwrap_or(1);
+    let size = opt_int(query, "page_size", 1, MAX_PAGE_SIZE)?
+        .or(opt_int(m, "page_size", 1, MAX_PAGE_SIZE)?)
+        .unwrap_or(100);
+    let mut scope = Scope::from_object(m)?;
+    let s = Session::open(st, headers).await?;
+    scope.fence(&s.principal)?;
+    let filters = listing_filters(m, &scope, &s.principal)?;
+    let offset = (page - 1) * size;
+    let out = s
+        .json(
+            GET_ALL_SQL,
+            &[
+                &scope.user_id,
+                &scope.agent_id,
+                &scope.run_id,
+                &filters,
+                &offset,
+                &size,
+            ],
+        )
+        .await?;
+    s.commit().await?;
+    let mut out = out.unwrap_or_else(|| json!({"count": 0, "results": []}));
+    let count = out.get("count").and_then(Value::as_i64).unwrap_or(0);
+    let link = |p: i64| {
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        Value::String(format!(
+            "http://{host}{}?page={p}&page_size={size}",
+            uri.path()
+        ))
+    };
+    let next = if page * size < count {
+        link(page + 1)
+    } else {
+        Value::Null
+    };
+    let previous = if page > 1 {
+        link(page - 1)
+    } else {
+        Value::Null
+    };
+    if let Value::Object(o) = &mut out {
+        o.insert("next".into(), next);
+        o.insert("previous".into(), previous);
+    }
+    Ok(Json(out))
+}
+
+/// `POST /v3/memories/` (and /v2/): filters in the body, pages in the query.
+pub async fn get_all_body(
+    State(st): St,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<Vec<(String, String)>>,
+    body: Body,
+) -> Reply {
+    let m = object(body, st.body_limit)?;
+    get_all(&st, &headers, &uri, &m, &query_map(q)).await
+}
+
+/// `GET /v1/memories/?user_id=...` (clients 0.1.x): all in the query.
+pub async fn get_all_query(
+    State(st): St,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Reply {
+    let m = query_map(q);
+    if m.contains_key("filters") {
+        return Err(ApiError::bad_request(
+            "filters in the query string are not supported; POST /v3/memories/ with a JSON body",
+        ));
+    }
+    get_all(&st, &headers, &uri, &m, &m).await
+}
+
+// ------------------------------------------------------------------ by id
+
+fn memory_not_found() -> ApiError {
+    ApiError::not_found("Memory not found.")
+}
+
+const GET_SQL: &str = "SELECT memory.get($1::text::uuid, user_id => $2::text)";
+
+pub async fn get_memory(State(st): St, headers: HeaderMap, Path(id): Path<String>) -> Reply {
+    let s = Session::open(&st, &headers).await?;
+    let user = s.principal.user_id.clone();
+    let out = s.json(GET_SQL, &[&id, &user]).await?;
+    s.commit().await?;
+    out.map(Json).ok_or_else(memory_not_found)
+}
+
+const UPDATE_SQL: &str =
+    "SELECT memory.update($1::text::uuid, $2::text, metadata => $3::jsonb, user_id => $4::text)";
+
+/// Update one memory inside an open session: new text and/or metadata.
+async fn update_one(s: &Session, id: &str, m: &Object) -> ApiResult<Value> {
+    for key in ["expiration_date", "timestamp"] {
+        if m.contains_key(key) {
+            return Err(ApiError::bad_request(format!(
+                "'{key}' cannot be changed by an update on this server; add the memory again with it"
+            )));
+        }
+    }
+    let metadata = opt_object(m, "metadata")?.map(Value::Object);
+    let user = s.principal.user_id.clone();
+    let text = match opt_str(m, "text")? {
+        Some(t) => t,
+        None if metadata.is_some() => {
+            // Metadata only: keep the text.
+            let current = s
+                .json(GET_SQL, &[&id, &user])
+                .await?
+                .ok_or_else(memory_not_found)?;
+            current
+                .get("memory")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(memory_not_found)?
+        }
+        None => {
+            return Err(ApiError::bad_request(
+                "give 'text' and/or 'metadata' to update a memory",
+            ))
+        }
+    };
+    s.json(UPDATE_SQL, &[&id, &text, &metadata, &user])
+        .await?
+        .ok_or_else(memory_not_found)
+}
+
+pub async fn update_memory(
+    State(st): St,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Body,
+) -> Reply {
+    let m = object(body, st.body_limit)?;
+    let s = Session::open(&st, &headers).await?;
+    let out = update_one(&s, &id, &m).await?;
+    s.commit().await?;
+    Ok(Json(out))
+}
+
+const DELETE_SQL: &str = "SELECT memory.delete($1::text::uuid, user_id => $2::text)";
+
+async fn delete_one(s: &Session, id: &str) -> ApiResult<()> {
+    let user = s.principal.user_id.clone();
+    let rows = s.query(DELETE_SQL, &[&id, &user]).await?;
+    let deleted: Option<bool> = match rows.first() {
+        Some(r) => r.try_get(0)?,
+        None => None,
+    };
+    if deleted == Some(true) {
+        Ok(())
+    } else {
+        Err(memory_not_found())
+    }
+}
+
+pub async fn delete_memory(State(st): St, headers: HeaderMap, Path(id): Path<String>) -> Reply {
+    let s = Session::open(&st, &headers).await?;
+    delete_one(&s, &id).await?;
+    s.commit().await?;
+    Ok(Json(json!({"message": "Memory deleted successfully!"})))
+}
+
+const HISTORY_SQL: &str = "SELECT memory.history($1::text::uuid, user_id => $2::text)";
+
+pub async fn history(State(st): St, headers: HeaderMap, Path(id): Path<String>) -> Reply {
+    let s = Session::open(&st, &headers).await?;
+    let user = s.principal.user_id.clone();
+    let out = s.json(HISTORY_SQL, &[&id, &user]).await?;
+    s.commit().await?;
+    Ok(Json(out.unwrap_or_else(|| json!([]))))
+}
+
+// ------------------------------------------------------------------ delete_all
+
+const DELETE_ALL_SQL: &str =
+    "SELECT memory.delete_all(user_id => $1::text, agent_id => $2::text, run_id => $3::text)";
+const DELETE_ENTITY_SQL: &str =
+    "SELECT memory.delete_entity($1::text, $2::text, user_id => $3::text)";
+
+/// `DELETE /v1/memories/?user_id=...`: the scope must be in the query; a
+/// wildcard or `filters` is never a scope.
+pub async fn delete_all(
+    State(st): St,
+    headers: HeaderMap,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Reply {
+    let m = query_map(q);
+    let mut scope = Scope::from_object(&m)?;
+    for v in [
+        &scope.user_id,
+        &scope.agent_id,
+        &scope.run_id,
+        &scope.app_id,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if v.trim().is_empty() || v == "*" {
+            return Err(ApiError::bad_request(
+                "delete_all needs a concrete user_id, agent_id, run_id or app_id (no wildcard)",
+            ));
+        }
+    }
+    if !scope.has_fence() && scope.app_id.is_none() {
+        return Err(ApiError::bad_request(
+            "delete_all needs a scope: user_id, agent_id, run_id or app_id as query parameters",
+        ));
+    }
+    let s = Session::open(&st, &headers).await?;
+    scope.fence(&s.principal)?;
+    let rows = if let Some(app) = &scope.app_id {
+        if scope.agent_id.is_some() || scope.run_id.is_some() {
+            return Err(ApiError::bad_request(
+                "delete_all by app_id takes no agent_id or run_id",
+            ));
+        }
+        s.query(DELETE_ENTITY_SQL, &[&"app", app, &scope.user_id])
+            .await?
+    } else {
+        s.query(
+            DELETE_ALL_SQL,
+            &[&scope.user_id, &scope.agent_id, &scope.run_id],
+        )
+        .await?
+    };
+    let n: i64 = match rows.first() {
+        Some(r) => r.try_get::<_, Option<i64>>(0)?.unwrap_or(0),
+        None => 0,
+    };
+    s.commit().await?;
+    Ok(Json(
+        json!({"message": "Memories deleted successfully!", "deleted": n}),
+    ))
+}
+
+// ------------------------------------------------------------------ entities
+
+pub async fn entities(State(st): St, headers: HeaderMap) -> Reply {
+    let s = Session::open(&st, &headers).await?;
+    let out = s.json("SELECT memory.list_entities()", &[]).await?;
+    s.commit().await?;
+    Ok(Json(
+        out.unwrap_or_else(|| json!({"count": 0, "results": []})),
+    ))
+}
+
+pub async fn delete_entity(
+    State(st): St,
+    headers: HeaderMap,
+    Path((kind, name)): Path<(String, String)>,
+) -> Reply {
+    let s = Session::open(&st, &headers).await?;
+    let p: Principal = s.principal.clone();
+    if kind == "user" && p.user_id.as_ref().is_some_and(|u| *u != name) {
+        return Err(other_user());
+    }
+    let rows = s
+        .query(DELETE_ENTITY_SQL, &[&kind, &name, &p.user_id])
+        .await?;
+    let n: i64 = match rows.first() {
+        Some(r) => r.try_get::<_, Option<i64>>(0)?.unwrap_or(0),
+        None => 0,
+    };
+    s.commit().await?;
+    Ok(Json(
+        json!({"message": "Entity deleted successfully.", "deleted": n}),
+    ))
+}
+
+// ------------------------------------------------------------------ batch
+
+fn batch_items(m: &Object) -> ApiResult<Vec<(String, Object)>> {
+    let list = match m.get("memories") {
+        Some(Value::Array(a)) if !a.is_empty() => a,
+        _ => {
+            return Err(ApiError::bad_request(
+                "'memories' must be a non-empty list of {\"memory_id\": ...}",
+            ))
+        }
+    };
+    if list.len() > MAX_BATCH {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("at most {MAX_BATCH} memories per batch"),
+        ));
+    }
+    list.iter()
+        .map(|item| {
+            let o = item.as_object().ok_or_else(|| {
+                ApiError::bad_request("each entry of 'memories' must be an object")
+            })?;
+            let id = opt_str(o, "memory_id")?
+                .ok_or_else(|| ApiError::bad_request("each entry needs a 'memory_id'"))?;
+            Ok((id, o.clone()))
+        })
+        .collect()
+}
+
+/// `PUT /v1/batch/`: all updates in one transaction (all or nothing).
+pub async fn batch_update(State(st): St, headers: HeaderMap, body: Body) -> Reply {
+    let m = object(body, st.body_limit)?;
+    let items = batch_items(&m)?;
+    let s = Session::open(&st, &headers).await?;
+    for (id, o) in &items {
+        update_one(&s, id, o).await?;
+    }
+    s.commit().await?;
+    Ok(Json(json!({
+        "message": format!("Successfully updated {} memories", items.len())
+    })))
+}
+
+/// `DELETE /v1/batch/` (JSON body): all deletes in one transaction.
+pub async fn batch_delete(State(st): St, headers: HeaderMap, body: Body) -> Reply {
+    let m = object(body, st.body_limit)?;
+    let items = batch_items(&m)?;
+    let s = Session::open(&st, &headers).await?;
+    for (id, _) in &items {
+        delete_one(&s, id).await?;
+    }
+    s.commit().await?;
+    Ok(Json(json!({
+        "message": format!("Successfully deleted {} memories", items.len())
+    })))
+}
