@@ -73,9 +73,18 @@ impl From<tokio_postgres::Error> for ApiError {
             Some(db) => {
                 let code = db.code().code();
                 let status = status_for_sqlstate(code);
-                tracing::warn!(sqlstate = code, status = status.as_u16(), "database error");
+                if status.is_server_error() {
+                    tracing::warn!(sqlstate = code, status = status.as_u16(), "database error");
+                } else {
+                    tracing::debug!(sqlstate = code, status = status.as_u16(), "database error");
+                }
                 let detail = if status == StatusCode::INTERNAL_SERVER_ERROR {
+                    tracing::warn!(sqlstate = code, message = db.message(), "internal error");
                     format!("internal error (SQLSTATE {code})")
+                } else if code == "42883" {
+                    "this operation needs a newer memory_ext (a function is missing: \
+                     ALTER EXTENSION memory_ext UPDATE or reinstall)"
+                        .to_string()
                 } else {
                     match db.hint() {
                         Some(h) => format!("{} ({})", db.message(), h),

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Tests of the REST service (server/, design §7a), run at the end of make test:
+# a fresh PostgreSQL on port 28822 (28820 is the standby of tests/standby.sh;
+# the extension installed system-wide),
+# tenant isolation on, a non-superuser role with two keys (users alice and
+# bob), memory-server on port 28821, and tests/service_client.py driving it
+# with the official mem0ai client (pinned, in a venv cached under target/)
+# and with raw HTTP. The built-in embedder and extractor: no network.
+source "$(dirname "$0")/../scripts/common.sh"
+cd "$REPO"
+
+PG_PORT="${SERVICE_PG_PORT:-28822}"
+HTTP_PORT="${SERVICE_HTTP_PORT:-28821}"
+DB=memory_service
+MEM0_VERSION=2.2.1
+export CARGO_TARGET_DIR="${REPO}/target/server"
+BIN="${CARGO_TARGET_DIR}/debug/memory-server"
+VENV="${REPO}/target/service-venv"
+LOG="${REPO}/target/service-test.log"
+pid=""
+
+cleanup() {
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
+    "$REPO/scripts/server.sh" stop "$PG_PORT" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+say "building memory-server"
+cargo build -q -p memory-server --bins
+
+if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    say "installing python3-venv"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv
+fi
+if ! "$VENV/bin/python" -c "import importlib.metadata as m; assert m.version('mem0ai') == '$MEM0_VERSION'" 2>/dev/null; then
+    say "installing mem0ai==$MEM0_VERSION into $VENV"
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "mem0ai==$MEM0_VERSION"
+fi
+
+"$REPO/scripts/server.sh" start "$PG_PORT"
+psql_t() { psql -X -q -h localhost -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 "$@"; }
+psql_t -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+psql_t -d "$DB" -c "SET client_min_messages = warning; CREATE EXTENSION memory_ext"
+if [ "$(psql_t -d "$DB" -Atc "SELECT to_regclass('memory.api_keys') IS NULL")" = t ]; then
+    # An extension installed before sql/service.sql was part of it: load the
+    # file by hand (all but the pg_dump registration, CREATE EXTENSION only).
+    say "memory.api_keys missing from the installed extension: loading sql/service.sql by hand"
+    grep -v 'pg_extension_config_dump' sql/service.sql | psql_t -d "$DB"
+fi
+psql_t -d "$DB" <<'SQL'
+SELECT memory.enable_tenant_isolation();
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'memory_tenant') THEN
+        CREATE ROLE memory_tenant NOLOGIN;
+    END IF;
+END $$;
+GRANT USAGE ON SCHEMA memory TO memory_tenant;
+GRANT SELECT, INSERT, UPDATE, DELETE
+    ON memory.memories, memory.history, memory.entities, memory.relations TO memory_tenant;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA memory TO memory_tenant;
+SQL
+# Tables of the extension the async queue may add (memory.add_async).
+psql_t -d "$DB" -Atc "SELECT format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO memory_tenant', c.oid::regclass)
+    FROM pg_class c WHERE c.relnamespace = 'memory'::regnamespace AND c.relkind = 'r'
+     AND c.relname NOT IN ('memories', 'history', 'entities', 'relations', 'api_keys')" |
+    while read -r stmt; do psql_t -d "$DB" -c "$stmt"; done
+key_a="$(psql_t -d "$DB" -Atc "SELECT memory.create_api_key('service-alice', 'memory_tenant', 'alice')")"
+key_b="$(psql_t -d "$DB" -Atc "SELECT memory.create_api_key('service-bob', 'memory_tenant', 'bob')")"
+
+say "starting memory-server on 127.0.0.1:${HTTP_PORT}"
+"$BIN" --listen "127.0.0.1:${HTTP_PORT}" \
+    --database-url "host=localhost port=${PG_PORT} user=postgres dbname=${DB}" \
+    --pool-size 4 --body-limit 65536 >"$LOG" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do
+    if python3 - "$HTTP_PORT" <<'PY' 2>/dev/null; then break; fi
+import sys, urllib.request
+urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=1)
+PY
+    kill -0 "$pid" 2>/dev/null || { cat "$LOG"; echo "memory-server exited" >&2; exit 1; }
+    sleep 0.1
+done
+
+say "REST service tests (mem0ai $MEM0_VERSION client and raw HTTP)"
+status=0
+MEM0_TELEMETRY=false "$VENV/bin/python" tests/service_client.py \
+    --url "http://127.0.0.1:${HTTP_PORT}" --key-a "$key_a" --key-b "$key_b" \
+    --pg-port "$PG_PORT" --repo "$REPO" || status=$?
+if grep -qF -e "$key_a" -e "$key_b" "$LOG"; then
+    echo "FAIL: an API key appears in the service log" >&2
+    status=1
+fi
+if [ "$status" != 0 ]; then
+    echo "--- service log (last 40 lines)"
+    tail -n 40 "$LOG"
+fi
+exit "$status"
