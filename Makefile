@@ -1,13 +1,14 @@
 # memory_ext: the commands a new user needs. See README.md.
 .PHONY: demo test stop psql bench setup install regress
 
-demo:            ## install everything, start a server on :28815, run the demo
+demo:            ## install everything, start a server on :28815 and the REST service on :28816, run the demo
 	bash scripts/demo.sh
 
 test:            ## everything CI checks
 	bash scripts/test.sh
 
-stop:            ## stop the demo server
+stop:            ## stop the demo server and its REST service
+	bash scripts/service.sh stop 28815 28816
 	bash scripts/server.sh stop 28815
 
 psql:            ## open a session on the demo database

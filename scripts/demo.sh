@@ -19,4 +19,31 @@ ALTER DATABASE memory_demo SET search_path = "\$user", public, memory;
 SQL
 say "running examples/demo.sql"
 psql_demo -d memory_demo -v ON_ERROR_STOP=1 -f "$REPO/examples/demo.sql"
-say "the server keeps running: 'make psql' opens a session, 'make stop' stops it"
+
+# The Mem0-compatible REST service on port 28816: tenant isolation on, a role
+# for the service's requests, and a key acting as user alice.
+SERVICE_PORT="${SERVICE_PORT:-28816}"
+psql_demo -d memory_demo -q -v ON_ERROR_STOP=1 <<'SQL'
+SET client_min_messages = warning;
+SELECT memory.enable_tenant_isolation();
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'memory_demo_app') THEN
+        CREATE ROLE memory_demo_app NOLOGIN;
+    END IF;
+END $$;
+GRANT USAGE ON SCHEMA memory TO memory_demo_app;
+GRANT SELECT, INSERT, UPDATE, DELETE
+    ON memory.memories, memory.history, memory.entities, memory.relations TO memory_demo_app;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA memory TO memory_demo_app;
+SQL
+key="$(psql_demo -d memory_demo -Atc "SELECT memory.create_api_key('demo-alice', 'memory_demo_app', 'alice')")"
+"$REPO/scripts/service.sh" stop "$DEMO_PORT" "$SERVICE_PORT"
+SERVICE_DB=memory_demo "$REPO/scripts/service.sh" start "$DEMO_PORT" "$SERVICE_PORT"
+say "REST service (Mem0 platform API) on http://127.0.0.1:${SERVICE_PORT}, key for user alice: ${key}"
+cat <<EXAMPLE
+  curl -s http://127.0.0.1:${SERVICE_PORT}/v3/memories/search/ \\
+       -H 'Authorization: Token ${key}' -H 'Content-Type: application/json' \\
+       -d '{"query": "where does alice live?", "filters": {"user_id": "alice"}}'
+  # or, in Python: MemoryClient(host="http://127.0.0.1:${SERVICE_PORT}", api_key="${key}")
+EXAMPLE
+say "the server keeps running: 'make psql' opens a session, 'make stop' stops it and the REST service"

@@ -33,4 +33,7 @@ cargo pgrx test pg${PG_MAJOR} --runas postgres --pgdata "${base}/pgrx-test/data"
 say "end-to-end SQL tests against a real server (port ${TEST_PORT})"
 "$REPO/scripts/regress.sh"
 
+say "REST service: mem0ai client and HTTP tests (tests/service.sh)"
+bash "$REPO/tests/service.sh"
+
 say "all tests passed in $(( $(date +%s) - start )) s"
