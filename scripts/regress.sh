@@ -43,8 +43,11 @@ bash "$REPO/tests/concurrency.sh" "$TEST_PORT" memory_regress
 say "concurrency with the stub LLM (decisions made outside the lock)"
 bash "$REPO/tests/concurrency.sh" "$TEST_PORT" memory_regress "$STUB_PORT"
 
+say "maintenance (expiry, tiering) concurrent with adds and searches"
+bash "$REPO/tests/maintenance.sh" "$TEST_PORT" memory_regress
+
 say "memory_hnsw on a hot standby"
-bash "$REPO/tests/standby.sh" "$TEST_PORT" "$(( TEST_PORT + 3 ))"
+bash "$REPO/tests/standby.sh" "$TEST_PORT" "$(( TEST_PORT + 6 ))"
 
 say "memory_hnsw crash recovery (kill -9 of the server)"
 bash "$REPO/tests/crash.sh" "$TEST_PORT"

@@ -118,7 +118,8 @@ CREATE TABLE memory.memories (
     metadata         jsonb       NOT NULL DEFAULT '{}',
     categories       text[]      NOT NULL DEFAULT '{}',
     memory_type      text        NOT NULL DEFAULT 'semantic',
-    embedding        memory.vector,
+    embedding        memory.vector,          -- hot tier: the f32 vector (NULL when cold)
+    embedding_half   memory.halfvec,         -- cold tier: the same vector in f16 (NULL when hot)
     embedder         text,
     fts              tsvector,
     fts_len          integer     NOT NULL DEFAULT 0,
@@ -137,8 +138,15 @@ CREATE TABLE memory.memories (
         CHECK (memory_type IN ('semantic', 'episodic', 'procedural', 'summary')),
     CONSTRAINT memories_tier_check CHECK (tier IN ('hot', 'cold')),
     CONSTRAINT memories_metadata_object CHECK (jsonb_typeof(metadata) = 'object'),
-    CONSTRAINT memories_validity CHECK (valid_to IS NULL OR valid_to >= valid_from)
-);
+    CONSTRAINT memories_validity CHECK (valid_to IS NULL OR valid_to >= valid_from),
+    CONSTRAINT memories_tier_vectors
+        CHECK (tier = 'cold' OR embedding_half IS NULL),
+    CONSTRAINT memories_cold_vectors
+        CHECK (tier = 'hot' OR embedding IS NULL)
+)
+-- Room on each page for the access-count bumps of searches to stay HOT
+-- updates (no new index entries, in particular none in a memory_hnsw index).
+WITH (fillfactor = 90);
 COMMENT ON TABLE memory.memories IS 'memory_ext: one row per remembered fact';
 
 CREATE INDEX memories_user_created_idx ON memory.memories (user_id, created_at);
@@ -400,3 +408,46 @@ CREATE OPERATOR CLASS memory.halfvec_cosine_ops FOR TYPE memory.halfvec USING me
 CREATE OPERATOR CLASS memory.halfvec_ip_ops FOR TYPE memory.halfvec USING memory_hnsw AS
     OPERATOR 1 memory.<#> (memory.halfvec, memory.halfvec) FOR ORDER BY float_ops,
     FUNCTION 1 memory.halfvec_negative_inner_product(memory.halfvec, memory.halfvec);
+
+----------------------------------------------------------------- maintenance
+
+-- Lifecycle maintenance in short transactions: purge expired memories, then
+-- move idle ones to the cold tier, committing after every batch so no lock is
+-- held for long and adds and searches go on meanwhile (every batch skips rows
+-- another session holds). CALL it at top level (not inside BEGIN ... COMMIT);
+-- the background worker runs the same batches when it is configured.
+CREATE PROCEDURE memory.maintain(batch integer DEFAULT NULL, cold_after interval DEFAULT NULL,
+                                 INOUT report jsonb DEFAULT NULL)
+LANGUAGE plpgsql AS $$
+DECLARE
+    started timestamptz := clock_timestamp();
+    b       integer;
+    n       bigint;
+    purged  bigint := 0;
+    cooled  bigint := 0;
+    ids     uuid[];
+    i       integer := 1;
+BEGIN
+    LOOP
+        n := memory.purge_expired(batch);
+        -- The first call loaded the library, so its settings exist now.
+        b := coalesce(batch, current_setting('memory.maintenance_batch')::integer);
+        purged := purged + n;
+        COMMIT;
+        EXIT WHEN n < b;
+    END LOOP;
+    ids := memory.cold_candidates(cold_after);
+    WHILE i <= coalesce(cardinality(ids), 0) LOOP
+        cooled := cooled + memory.move_to_cold(ids[i : i + b - 1], cold_after);
+        COMMIT;
+        i := i + b;
+    END LOOP;
+    report := jsonb_build_object(
+        'expired_purged', purged,
+        'cold_candidates', coalesce(cardinality(ids), 0),
+        'moved_cold', cooled,
+        'seconds', round(extract(epoch FROM clock_timestamp() - started)::numeric, 3));
+END
+$$;
+COMMENT ON PROCEDURE memory.maintain(integer, interval, jsonb) IS
+    'memory_ext: purge expired memories and move idle ones to the cold tier, in short transactions';

@@ -45,6 +45,19 @@ pub static GRAPH_WEIGHT: GucSetting<f64> = GucSetting::<f64>::new(0.2);
 /// `score` (normalised interpolation) or `rrf`.
 pub static FUSION: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"score"));
 
+/// Half-life of search-score decay, an interval such as '30 days'; empty: off.
+pub static DECAY_HALF_LIFE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+/// Part of a memory's relevance that never decays.
+pub static DECAY_FLOOR: GucSetting<f64> = GucSetting::<f64>::new(0.5);
+/// Memories not used for this long move to the cold tier (memory.maintain).
+pub static COLD_AFTER: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"30 days"));
+/// Cosine similarity from which a hot hit counts as an answer; a search
+/// reaches into the cold tier while fewer than top_k hot hits do.
+pub static COLD_SEARCH_SIMILARITY: GucSetting<f64> = GucSetting::<f64>::new(0.3);
+/// Rows one maintenance transaction touches.
+pub static MAINTENANCE_BATCH: GucSetting<i32> = GucSetting::<i32>::new(1000);
+
 /// Candidate list size of memory_hnsw index scans (recall against speed).
 pub static HNSW_EF_SEARCH: GucSetting<i32> = GucSetting::<i32>::new(40);
 /// Upper bound on elements one memory_hnsw scan examines; 0 means no bound.
@@ -228,6 +241,52 @@ pub fn init() {
         c"How search channels are fused: score (normalised interpolation) or rrf.",
         c"",
         &FUSION,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"memory.decay_half_life",
+        c"Half-life of the recency decay of search scores, e.g. '30 days'; empty turns decay off.",
+        c"score = relevance * (floor + (1 - floor) * 2^(-age / (half_life * (1 + ln(1 + access_count))))).",
+        &DECAY_HALF_LIFE,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_float_guc(
+        c"memory.decay_floor",
+        c"Part of a memory's relevance that never decays (0 to 1).",
+        c"",
+        &DECAY_FLOOR,
+        0.0,
+        1.0,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"memory.cold_after",
+        c"Memories neither written nor returned for this long move to the cold tier, e.g. '30 days'.",
+        c"Applied by memory.maintain(); empty disables tiering.",
+        &COLD_AFTER,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"memory.maintenance_batch",
+        c"Rows memory.maintain() changes per transaction.",
+        c"",
+        &MAINTENANCE_BATCH,
+        1,
+        100_000,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_float_guc(
+        c"memory.cold_search_similarity",
+        c"Cosine similarity from which a hot-tier hit counts as an answer to a search.",
+        c"A search reads the cold tier while fewer than top_k hot hits share a term with the query, are linked by the graph, or reach this similarity.",
+        &COLD_SEARCH_SIMILARITY,
+        -1.0,
+        1.0,
         GucContext::Userset,
         GucFlags::default(),
     );

@@ -16,7 +16,11 @@ mod xact;
 
 pgrx::extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
-pgrx::extension_sql_file!("../sql/service.sql", name = "service", requires = ["finalize"]);
+pgrx::extension_sql_file!(
+    "../sql/service.sql",
+    name = "service",
+    requires = ["finalize"]
+);
 
 #[pgrx::pg_guard]
 pub extern "C-unwind" fn _PG_init() {

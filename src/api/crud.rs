@@ -31,7 +31,7 @@ fn id_and_scope(
     (args, clause)
 }
 
-/// One memory by id (current or superseded), or NULL when absent.
+/// One memory by id (current or superseded), or NULL when absent or expired.
 #[pg_extern]
 fn get(
     memory_id: Uuid,
@@ -41,7 +41,10 @@ fn get(
 ) -> Option<JsonB> {
     let (args, clause) = id_and_scope(memory_id, user_id, agent_id, run_id);
     query_json(
-        &format!("SELECT {MEMORY_JSON} FROM memory.memories m WHERE m.id = $1 AND {clause}"),
+        &format!(
+            "SELECT {MEMORY_JSON} FROM memory.memories m WHERE m.id = $1 AND {clause}
+               AND (m.expires_at IS NULL OR m.expires_at > statement_timestamp())"
+        ),
         &args,
     )
 }
@@ -73,7 +76,8 @@ fn get_all(
 }
 
 /// Replace a memory's text (and metadata when given), keeping its id; the old
-/// text goes to history as an 'UPDATE'.
+/// text goes to history as an 'UPDATE'. `expiration_date` sets a new expiry;
+/// `'infinity'` removes it; NULL keeps it. The memory moves to the hot tier.
 #[pg_extern]
 fn update(
     memory_id: Uuid,
@@ -82,6 +86,7 @@ fn update(
     user_id: default!(Option<&str>, "NULL"),
     agent_id: default!(Option<&str>, "NULL"),
     run_id: default!(Option<&str>, "NULL"),
+    expiration_date: default!(Option<TimestampWithTimeZone>, "NULL"),
 ) -> JsonB {
     let data = match data {
         Some(d) if !d.trim().is_empty() => d,
@@ -133,6 +138,7 @@ fn update(
     args.push(metadata.into());
     args.push(vector::format(&embedded.vectors[0]).into());
     args.push(embedded.embedder.into());
+    args.push(expiration_date.into());
     let sql = format!(
         "WITH old AS (
             SELECT m.id, m.memory, m.actor_id, m.role, m.user_id, m.agent_id, m.run_id, m.updated_at
@@ -141,6 +147,10 @@ fn update(
             UPDATE memory.memories m
                SET memory = ${a}, hash = md5(${b}), metadata = coalesce(${c}::jsonb, m.metadata),
                    embedding = ${d}::memory.vector, embedder = ${e},
+                   tier = 'hot', embedding_half = NULL,
+                   expires_at = CASE WHEN ${x}::timestamptz IS NULL THEN m.expires_at
+                                     WHEN ${x}::timestamptz = 'infinity' THEN NULL
+                                     ELSE ${x}::timestamptz END,
                    updated_at = clock_timestamp()
               FROM old WHERE m.id = old.id
             RETURNING m.*
@@ -158,6 +168,7 @@ fn update(
         c = n + 3,
         d = n + 4,
         e = n + 5,
+        x = n + 6,
     );
     let out = query_json(&sql, &args).unwrap_or_else(|| not_found(&memory_id));
     // The graph follows the new text: the old edges end, the new ones start.
@@ -308,7 +319,10 @@ fn reembed(
         let ids: Vec<Uuid> = batch.iter().map(|(id, _)| *id).collect();
         let vecs: Vec<String> = e.vectors.iter().map(|v| vector::format(v)).collect();
         Spi::run_with_args(
-            "UPDATE memory.memories m SET embedding = u.v::memory.vector, embedder = $3
+            "UPDATE memory.memories m
+                SET embedding = CASE WHEN m.tier = 'hot' THEN u.v::memory.vector END,
+                    embedding_half = CASE WHEN m.tier = 'cold' THEN u.v::memory.vector::memory.halfvec END,
+                    embedder = $3
              FROM unnest($1::uuid[], $2::text[]) AS u(id, v) WHERE m.id = u.id",
             &[ids.into(), vecs.into(), e.embedder.into()],
         )

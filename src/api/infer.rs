@@ -279,10 +279,23 @@ fn load_candidates(scope: &Scope, embedded: &Embedded, with_vectors: bool) -> Ve
         "SELECT c.id, c.memory, c.immutable, {vectors}
          FROM unnest(${q}::text[]::memory.vector[]) WITH ORDINALITY AS f(v, k)
          CROSS JOIN LATERAL (
-             SELECT m.id, m.memory, m.immutable, m.embedding FROM memory.memories m
-             WHERE {CURRENT} AND {clause} AND m.embedder = ${e}::text AND m.embedding IS NOT NULL
-               AND m.memory_type <> 'summary'
-             ORDER BY m.embedding OPERATOR(memory.<=>) f.v
+             SELECT u.id, u.memory, u.immutable, u.embedding FROM (
+                 (SELECT m.id, m.memory, m.immutable, m.embedding,
+                         m.embedding OPERATOR(memory.<=>) f.v AS d
+                  FROM memory.memories m
+                  WHERE {CURRENT} AND {clause} AND m.embedder = ${e}::text AND m.embedding IS NOT NULL
+                    AND m.memory_type <> 'summary'
+                  ORDER BY m.embedding OPERATOR(memory.<=>) f.v
+                  LIMIT {CANDIDATES})
+                 UNION ALL
+                 (SELECT m.id, m.memory, m.immutable, m.embedding_half::memory.vector,
+                         m.embedding_half OPERATOR(memory.<=>) f.v::memory.halfvec
+                  FROM memory.memories m
+                  WHERE {CURRENT} AND {clause} AND m.tier = 'cold' AND m.embedder = ${e}::text
+                    AND m.embedding_half IS NOT NULL AND m.memory_type <> 'summary'
+                  ORDER BY 5
+                  LIMIT {CANDIDATES})) u
+             ORDER BY u.d
              LIMIT {CANDIDATES}) c
          ORDER BY f.k",
         q = args.len() - 1,
@@ -743,7 +756,8 @@ fn apply(a: &Action, embedder: &str, o: &AddOptions<'_>) -> Value {
                 "WITH old AS (SELECT m.updated_at, m.memory FROM memory.memories m WHERE m.id = $1),
                  upd AS (
                     UPDATE memory.memories m SET memory = $2, hash = md5($3), embedding = $4::memory.vector,
-                           embedder = $5, updated_at = clock_timestamp(),
+                           embedder = $5, updated_at = clock_timestamp(), tier = 'hot',
+                           embedding_half = NULL,
                            categories = CASE WHEN cardinality($9::text[]) > 0 THEN $9::text[]
                                              ELSE m.categories END
                     WHERE m.id = $1 RETURNING m.*)

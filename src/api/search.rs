@@ -15,10 +15,12 @@ use crate::embed;
 use crate::error::{raise, OrRaise};
 use crate::gucs;
 use crate::types::varvec::{VecOut, VectorOut};
+use memory_core::decay::{self, Decay};
 use memory_core::messages::Scope;
 use memory_core::rank::{self, Channels, Corpus, Fusion, Weights};
 use memory_core::Error;
 use pgrx::datum::DatumWithOid;
+use pgrx::datum::Interval;
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
@@ -79,41 +81,93 @@ impl<'a> Query<'a> {
     }
 }
 
-/// Vector channel: (id, cosine similarity), best first.
-fn vector_channel(q: &Query, text: &str, depth: i64) -> Vec<(Uuid, f64)> {
-    let e = embed::embed(&[text]);
-    let name = e.embedder.clone();
-    let qv = VecOut(e.vectors.into_iter().next().unwrap_or_default());
-    // Memories embedded by another embedder cannot be compared with the query.
-    let other = query_json(
-        &format!(
-            "SELECT to_jsonb(m.embedder) FROM memory.memories m
-             WHERE {CURRENT} AND {} AND m.embedding IS NOT NULL
-               AND (m.embedder IS NULL OR m.embedder < ${n}::text OR m.embedder > ${n}::text) LIMIT 1",
-            q.clause,
-            n = q.next(1)
-        ),
-        &q.with(vec![name.clone().into()]),
-    );
-    if let Some(JsonB(Value::String(o))) = other {
-        embed::mixed(&o, &name);
+/// The tier a channel reads: hot rows keep an f32 embedding (and sit in any
+/// `memory_hnsw` index on it), cold rows an f16 copy in `embedding_half`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tier {
+    Hot,
+    Cold,
+}
+
+impl Tier {
+    fn sql(self) -> &'static str {
+        match self {
+            Tier::Hot => "'hot'",
+            Tier::Cold => "'cold'",
+        }
     }
-    // SAFETY: the datum is a freshly built memory.vector value.
-    let qarg = unsafe { DatumWithOid::new(qv as VectorOut, vector_oid()) };
+}
+
+/// The query's embedding, computed once per search.
+struct QueryVector {
+    embedder: String,
+    values: Vec<f32>,
+}
+
+impl QueryVector {
+    fn of(q: &Query, text: &str) -> QueryVector {
+        let e = embed::embed(&[text]);
+        let name = e.embedder.clone();
+        // Memories embedded by another embedder cannot be compared with the query.
+        let other = query_json(
+            &format!(
+                "SELECT to_jsonb(m.embedder) FROM memory.memories m
+                 WHERE {CURRENT} AND {} AND m.embedding IS NOT NULL
+                   AND (m.embedder IS NULL OR m.embedder < ${n}::text OR m.embedder > ${n}::text) LIMIT 1",
+                q.clause,
+                n = q.next(1)
+            ),
+            &q.with(vec![name.clone().into()]),
+        );
+        if let Some(JsonB(Value::String(o))) = other {
+            embed::mixed(&o, &name);
+        }
+        QueryVector {
+            embedder: name,
+            values: e.vectors.into_iter().next().unwrap_or_default(),
+        }
+    }
+
+    fn arg(&self) -> DatumWithOid<'static> {
+        let v = VecOut(self.values.clone());
+        // SAFETY: the datum is a freshly built memory.vector value of the
+        // type whose oid is passed with it.
+        unsafe { DatumWithOid::new(v as VectorOut, vector_oid()) }
+    }
+}
+
+/// Vector channel over one tier: (id, cosine similarity), best first. The hot
+/// tier is ordered by the f32 column (an index scan when a `memory_hnsw`
+/// index covers it), the cold one by an exact scan of the scope's f16 copies.
+fn vector_channel(q: &Query, qv: &QueryVector, tier: Tier, depth: i64) -> Vec<(Uuid, f64)> {
+    let column = match tier {
+        Tier::Hot => "m.embedding",
+        Tier::Cold => "m.embedding_half",
+    };
+    let cast = match tier {
+        Tier::Hot => "",
+        Tier::Cold => "::memory.halfvec",
+    };
     let sql = format!(
-        "SELECT m.id, 1 - (m.embedding OPERATOR(memory.<=>) ${v}) AS sim
+        "SELECT m.id, 1 - ({column} OPERATOR(memory.<=>) ${v}{cast}) AS sim
          FROM memory.memories m
-         WHERE {CURRENT} AND {} AND m.embedder = ${n}::text AND m.embedding IS NOT NULL
-         ORDER BY m.embedding OPERATOR(memory.<=>) ${v}
+         WHERE {CURRENT} AND {} AND m.tier = {tier} AND m.embedder = ${n}::text
+           AND {column} IS NOT NULL
+         ORDER BY {column} OPERATOR(memory.<=>) ${v}{cast}
          LIMIT ${l}",
         q.clause,
+        tier = tier.sql(),
         v = q.next(1),
         n = q.next(2),
         l = q.next(3),
     );
     Spi::connect(|c| {
         let rows = c
-            .select(&sql, None, &q.with(vec![qarg, name.into(), depth.into()]))
+            .select(
+                &sql,
+                None,
+                &q.with(vec![qv.arg(), qv.embedder.clone().into(), depth.into()]),
+            )
             .or_raise();
         rows.map(|r| {
             let id = r
@@ -127,8 +181,9 @@ fn vector_channel(q: &Query, text: &str, depth: i64) -> Vec<(Uuid, f64)> {
     })
 }
 
-/// Keyword channel: (id, BM25), best first.
-fn keyword_channel(q: &Query, text: &str, depth: i64) -> Vec<(Uuid, f64)> {
+/// Keyword channel over one tier: (id, BM25), best first. Corpus statistics
+/// cover both tiers, so hot and cold scores are comparable.
+fn keyword_channel(q: &Query, text: &str, tier: Tier, depth: i64) -> Vec<(Uuid, f64)> {
     let config = gucs::text(&gucs::TEXT_SEARCH_CONFIG).unwrap_or_else(|| "english".into());
     let terms: Vec<String> = Spi::get_one_with_args::<Vec<String>>(
         "SELECT coalesce(array_agg(DISTINCT lexeme ORDER BY lexeme), '{}')
@@ -172,9 +227,10 @@ fn keyword_channel(q: &Query, text: &str, depth: i64) -> Vec<(Uuid, f64)> {
                                        FROM unnest(m.fts) x WHERE x.lexeme = t), 0)::float8
                       FROM unnest(${terms}::text[]) WITH ORDINALITY AS u(t, o) ORDER BY o)
          FROM memory.memories m
-         WHERE {CURRENT} AND {} AND m.fts @@ ${any}::tsquery
+         WHERE {CURRENT} AND {} AND m.tier = {tier} AND m.fts @@ ${any}::tsquery
          LIMIT 5000",
         q.clause,
+        tier = tier.sql(),
         terms = q.next(1),
         any = q.next(2),
     );
@@ -202,22 +258,166 @@ struct Hit {
     id: Uuid,
     score: f64,
     channels: Channels,
+    decay: Option<decay::Parts>,
+    tier: Option<String>,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Channel lists of one search, best first in each.
+#[derive(Default)]
+struct Lists {
+    vector: Vec<(Uuid, f64)>,
+    keyword: Vec<(Uuid, f64)>,
+    graph: Vec<(Uuid, f64)>,
+}
+
+impl Lists {
+    /// Add the cold tier's candidates to the hot ones, each channel re-sorted.
+    fn merge(&mut self, cold: Lists) {
+        for (mine, theirs) in [
+            (&mut self.vector, cold.vector),
+            (&mut self.keyword, cold.keyword),
+        ] {
+            mine.extend(theirs);
+            mine.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        }
+    }
+}
+
+/// What a candidate's decay is computed from: (age in seconds, uses, tier).
+fn freshness(ids: &[Uuid]) -> HashMap<Uuid, (f64, i64, String)> {
+    Spi::connect(|c| {
+        let rows = c
+            .select(
+                "SELECT m.id,
+                        extract(epoch FROM statement_timestamp()
+                                - greatest(m.valid_from, m.updated_at, m.last_accessed_at))::float8,
+                        m.access_count::int8, m.tier
+                 FROM memory.memories m WHERE m.id = ANY($1::uuid[])",
+                None,
+                &[ids.to_vec().into()],
+            )
+            .or_raise();
+        rows.filter_map(|r| {
+            let id = r.get::<Uuid>(1).or_raise()?;
+            Some((
+                id,
+                (
+                    r.get::<f64>(2).or_raise().unwrap_or(0.0),
+                    r.get::<i64>(3).or_raise().unwrap_or(0),
+                    r.get::<String>(4).or_raise().unwrap_or_default(),
+                ),
+            ))
+        })
+        .collect()
+    })
+}
+
+/// Fuse the channels, apply the decay and the threshold; best first, all of
+/// them (the caller cuts to top_k).
+fn rank_lists(
+    lists: &Lists,
+    w: Weights,
+    how: Fusion,
+    decay: Option<Decay>,
+    explain: bool,
+    threshold: Option<f32>,
+) -> Vec<Hit> {
+    let mut index: HashMap<Uuid, usize> = HashMap::new();
+    let mut cands: Vec<(Uuid, Channels)> = Vec::new();
+    for (k, list) in [&lists.vector, &lists.keyword, &lists.graph]
+        .into_iter()
+        .enumerate()
+    {
+        for (rank_pos, (id, s)) in list.iter().enumerate() {
+            let i = *index.entry(*id).or_insert_with(|| {
+                cands.push((*id, Channels::default()));
+                cands.len() - 1
+            });
+            let slot = Some((*s, rank_pos + 1));
+            match k {
+                0 => cands[i].1.vector = slot,
+                1 => cands[i].1.keyword = slot,
+                _ => cands[i].1.graph = slot,
+            }
+        }
+    }
+    let chans: Vec<Channels> = cands.iter().map(|(_, c)| c.clone()).collect();
+    let scores = rank::fuse(&chans, w, how);
+    let fresh = if decay.is_some() || explain {
+        let ids: Vec<Uuid> = cands.iter().map(|(id, _)| *id).collect();
+        freshness(&ids)
+    } else {
+        HashMap::new()
+    };
+    let mut hits: Vec<Hit> = cands
+        .into_iter()
+        .zip(scores)
+        .map(|((id, channels), relevance)| {
+            let f = fresh.get(&id);
+            let parts = decay.map(|d| {
+                let (age, uses) = f.map_or((0.0, 0), |f| (f.0, f.1));
+                d.apply(relevance, age, uses)
+            });
+            Hit {
+                id,
+                score: parts.map_or(relevance, |p| p.score),
+                channels,
+                decay: parts,
+                tier: f.map(|f| f.2.clone()),
+            }
+        })
+        .filter(|h| threshold.is_none_or(|t| h.score >= t as f64))
+        .collect();
+    hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+    hits
+}
+
+/// The decay of one search: the per-call half-life, else the GUC; none when
+/// neither is set.
+fn decay_settings(half_life: Option<Interval>) -> Option<Decay> {
+    let seconds = match half_life {
+        Some(i) => Some(i.as_micros() as f64 / 1e6),
+        None => gucs::text(&gucs::DECAY_HALF_LIFE).map(|t| {
+            Spi::get_one_with_args::<f64>(
+                "SELECT extract(epoch FROM $1::interval)::float8",
+                &[t.into()],
+            )
+            .or_raise()
+            .unwrap_or(0.0)
+        }),
+    }?;
+    let floor = gucs::DECAY_FLOOR.get();
+    Some(Decay::new(seconds, floor).unwrap_or_else(|| {
+        raise(
+            Error::invalid_parameter(format!(
+                "decay half-life must be a positive interval, not {seconds} seconds"
+            ))
+            .hint("Use an interval such as '30 days', or leave memory.decay_half_life empty to turn decay off."),
+        )
+    }))
+}
+
+/// Options of one search beyond the query and the scope.
+struct Options<'a> {
+    top_k: i32,
+    threshold: Option<f32>,
+    keyword_search: bool,
+    graph: bool,
+    explain: bool,
+    vector_weight: Option<f64>,
+    keyword_weight: Option<f64>,
+    fusion: Option<&'a str>,
+    include_cold: bool,
+    decay_half_life: Option<Interval>,
+}
+
 fn run_search(
     query: Option<&str>,
     user_id: Option<&str>,
     agent_id: Option<&str>,
     run_id: Option<&str>,
     filters: Option<JsonB>,
-    top_k: i32,
-    threshold: Option<f32>,
-    keyword_search: bool,
-    graph: bool,
-    vector_weight: Option<f64>,
-    keyword_weight: Option<f64>,
-    fusion: Option<&str>,
+    o: Options,
 ) -> (Vec<Hit>, Vec<Value>) {
     let text = match query {
         Some(t) if !t.trim().is_empty() => t,
@@ -226,7 +426,7 @@ fn run_search(
                 .hint("Pass the question to search for."),
         ),
     };
-    check_top_k(top_k);
+    check_top_k(o.top_k);
     let scope = Scope::new(user_id, agent_id, run_id, false).or_raise();
     let q = Query::new(scope, filters.as_ref());
     let weight = |given: Option<f64>, guc: f64, name: &str| -> f64 {
@@ -239,14 +439,23 @@ fn run_search(
         w
     };
     let mut w = Weights {
-        vector: weight(vector_weight, gucs::VECTOR_WEIGHT.get(), "vector_weight"),
-        keyword: weight(keyword_weight, gucs::KEYWORD_WEIGHT.get(), "keyword_weight"),
-        graph: if graph { gucs::GRAPH_WEIGHT.get() } else { 0.0 },
+        vector: weight(o.vector_weight, gucs::VECTOR_WEIGHT.get(), "vector_weight"),
+        keyword: weight(
+            o.keyword_weight,
+            gucs::KEYWORD_WEIGHT.get(),
+            "keyword_weight",
+        ),
+        graph: if o.graph {
+            gucs::GRAPH_WEIGHT.get()
+        } else {
+            0.0
+        },
     };
-    if !keyword_search {
+    if !o.keyword_search {
         w.keyword = 0.0;
     }
-    let how_name = fusion
+    let how_name = o
+        .fusion
         .map(str::to_string)
         .or_else(|| gucs::text(&gucs::FUSION))
         .unwrap_or_else(|| "score".into());
@@ -262,60 +471,52 @@ fn run_search(
                 .hint("Give vector_weight or keyword_weight a positive weight."),
         );
     }
-    let depth = channel_depth(top_k);
-    let vector = if w.vector > 0.0 {
-        vector_channel(&q, text, depth)
+    let decay = decay_settings(o.decay_half_life);
+    let depth = channel_depth(o.top_k);
+    let qv = (w.vector > 0.0).then(|| QueryVector::of(&q, text));
+    let tier_lists = |tier: Tier| Lists {
+        vector: qv
+            .as_ref()
+            .map(|v| vector_channel(&q, v, tier, depth))
+            .unwrap_or_default(),
+        keyword: if w.keyword > 0.0 {
+            keyword_channel(&q, text, tier, depth)
+        } else {
+            Vec::new()
+        },
+        graph: Vec::new(),
+    };
+    // The hot tier first; the cold one only when asked or when the hot one
+    // cannot fill top_k above the threshold.
+    let mut lists = tier_lists(Tier::Hot);
+    let relations = if o.graph {
+        let (linked, relations) = graph_channel(&q, text, depth);
+        lists.graph = linked;
+        relations
     } else {
         Vec::new()
     };
-    let keyword = if w.keyword > 0.0 {
-        keyword_channel(&q, text, depth)
-    } else {
-        Vec::new()
-    };
-    let (linked, relations) = if graph {
-        graph_channel(&q, text, depth)
-    } else {
-        (Vec::new(), Vec::new())
-    };
-
-    let mut index: HashMap<Uuid, usize> = HashMap::new();
-    let mut cands: Vec<(Uuid, Channels)> = Vec::new();
-    for (rank_pos, (id, s)) in vector.iter().enumerate() {
-        let i = *index.entry(*id).or_insert_with(|| {
-            cands.push((*id, Channels::default()));
-            cands.len() - 1
-        });
-        cands[i].1.vector = Some((*s, rank_pos + 1));
-    }
-    for (rank_pos, (id, s)) in keyword.iter().enumerate() {
-        let i = *index.entry(*id).or_insert_with(|| {
-            cands.push((*id, Channels::default()));
-            cands.len() - 1
-        });
-        cands[i].1.keyword = Some((*s, rank_pos + 1));
-    }
-    for (rank_pos, (id, s)) in linked.iter().enumerate() {
-        let i = *index.entry(*id).or_insert_with(|| {
-            cands.push((*id, Channels::default()));
-            cands.len() - 1
-        });
-        cands[i].1.graph = Some((*s, rank_pos + 1));
-    }
-    let chans: Vec<Channels> = cands.iter().map(|(_, c)| c.clone()).collect();
-    let scores = rank::fuse(&chans, w, how);
-    let mut hits: Vec<Hit> = cands
-        .into_iter()
-        .zip(scores)
-        .map(|((id, channels), score)| Hit {
-            id,
-            score,
-            channels,
+    let mut hits = rank_lists(&lists, w, how, decay, o.explain, o.threshold);
+    // A hot hit counts as an answer when it shares a term with the query, is
+    // linked by the graph, or is similar enough to it; fused scores alone
+    // cannot tell, since they are normalised to the best candidate present.
+    let min_similarity = gucs::COLD_SEARCH_SIMILARITY.get();
+    let answers = hits
+        .iter()
+        .filter(|h| {
+            h.channels.keyword.is_some()
+                || h.channels.graph.is_some()
+                || h.channels.vector.is_some_and(|(s, _)| s >= min_similarity)
         })
-        .filter(|h| threshold.is_none_or(|t| h.score >= t as f64))
-        .collect();
-    hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
-    hits.truncate(top_k as usize);
+        .count();
+    if o.include_cold || answers < o.top_k as usize {
+        let cold = tier_lists(Tier::Cold);
+        if !cold.vector.is_empty() || !cold.keyword.is_empty() {
+            lists.merge(cold);
+            hits = rank_lists(&lists, w, how, decay, o.explain, o.threshold);
+        }
+    }
+    hits.truncate(o.top_k as usize);
     (hits, relations)
 }
 
@@ -374,13 +575,20 @@ fn explain_json(h: &Hit) -> Value {
         Some((s, r)) => json!({"rank": r, "score": s}),
         None => Value::Null,
     };
-    json!({"vector": part(h.channels.vector), "keyword": part(h.channels.keyword),
-           "graph": part(h.channels.graph)})
+    let mut out = json!({"vector": part(h.channels.vector), "keyword": part(h.channels.keyword),
+           "graph": part(h.channels.graph), "tier": h.tier});
+    if let Some(d) = h.decay {
+        out["decay"] = json!({"relevance": d.relevance, "age_days": d.age_days,
+                              "access_count": d.access_count, "recency": d.recency,
+                              "factor": d.factor});
+    }
+    out
 }
 
-/// Bump the access statistics of the hits, skipping rows a writer holds
-/// (readers never wait for writers) and doing nothing on a standby or in a
-/// read-only transaction.
+/// Bump the access statistics of the hits and promote cold ones back to the
+/// hot tier (their f16 copy becomes the f32 embedding again), skipping rows a
+/// writer holds (readers never wait for writers) and doing nothing on a
+/// standby or in a read-only transaction.
 fn bump_access(hits: &[Hit]) {
     // SAFETY: RecoveryInProgress reads shared state; XactReadOnly is the
     // backend's own transaction flag, read on the backend's thread.
@@ -390,7 +598,11 @@ fn bump_access(hits: &[Hit]) {
     }
     let ids: Vec<Uuid> = hits.iter().map(|h| h.id).collect();
     Spi::run_with_args(
-        "UPDATE memory.memories m SET access_count = m.access_count + 1, last_accessed_at = now()
+        "UPDATE memory.memories m
+            SET access_count = m.access_count + 1, last_accessed_at = now(), tier = 'hot',
+                embedding = CASE WHEN m.tier = 'cold' THEN m.embedding_half::memory.vector
+                                 ELSE m.embedding END,
+                embedding_half = NULL
          WHERE m.id IN (SELECT id FROM memory.memories WHERE id = ANY($1::uuid[])
                         FOR UPDATE SKIP LOCKED)",
         &[ids.into()],
@@ -432,6 +644,8 @@ fn search(
     vector_weight: default!(Option<f64>, "NULL"),
     keyword_weight: default!(Option<f64>, "NULL"),
     fusion: default!(Option<&str>, "NULL"),
+    include_cold: default!(bool, false),
+    decay_half_life: default!(Option<Interval>, "NULL"),
 ) -> JsonB {
     let (hits, relations) = run_search(
         query,
@@ -439,13 +653,18 @@ fn search(
         agent_id,
         run_id,
         filters,
-        top_k,
-        threshold,
-        keyword_search,
-        graph,
-        vector_weight,
-        keyword_weight,
-        fusion,
+        Options {
+            top_k,
+            threshold,
+            keyword_search,
+            graph,
+            explain,
+            vector_weight,
+            keyword_weight,
+            fusion,
+            include_cold,
+            decay_half_life,
+        },
     );
     bump_access(&hits);
     let results = query_json(
@@ -483,6 +702,8 @@ fn search_rows(
     vector_weight: default!(Option<f64>, "NULL"),
     keyword_weight: default!(Option<f64>, "NULL"),
     fusion: default!(Option<&str>, "NULL"),
+    include_cold: default!(bool, false),
+    decay_half_life: default!(Option<Interval>, "NULL"),
 ) -> TableIterator<
     'static,
     (
@@ -505,13 +726,18 @@ fn search_rows(
         agent_id,
         run_id,
         filters,
-        top_k,
-        threshold,
-        keyword_search,
-        graph,
-        vector_weight,
-        keyword_weight,
-        fusion,
+        Options {
+            top_k,
+            threshold,
+            keyword_search,
+            graph,
+            explain,
+            vector_weight,
+            keyword_weight,
+            fusion,
+            include_cold,
+            decay_half_life,
+        },
     );
     bump_access(&hits);
     let sql = format!(

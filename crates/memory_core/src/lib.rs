@@ -3,6 +3,7 @@
 
 pub mod categories;
 pub mod conflict;
+pub mod decay;
 pub mod embed;
 pub mod error;
 pub mod extract;
