@@ -34,3 +34,6 @@ psql -X -h localhost -p "$DEMO_PORT" -U postgres -d memory_bench -f benches/grap
 echo
 echo "== memory_hnsw vs exact scan and pgvector hnsw (benches/hnsw.py; ~10 min at 100k)"
 python3 benches/hnsw.py --port "$DEMO_PORT" --n "${HNSW_N:-100000}"
+
+echo
+bash benches/http.sh "$DEMO_PORT" 28826

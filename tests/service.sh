@@ -28,8 +28,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-say "building memory-server"
+say "building memory-server and its unit tests"
 cargo build -q -p memory-server --bins
+cargo test -q -p memory-server
 
 if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
     say "installing python3-venv"
@@ -43,9 +44,18 @@ if ! "$VENV/bin/python" -c "import importlib.metadata as m; assert m.version('me
     "$VENV/bin/pip" install -q --disable-pip-version-check "mem0ai==$MEM0_VERSION"
 fi
 
+# A fresh cluster each run.
+"$REPO/scripts/server.sh" stop "$PG_PORT" >/dev/null 2>&1 || true
+as_root rm -rf "$(pg_base)/${PG_PORT}"
+"$REPO/scripts/server.sh" start "$PG_PORT"
+# The background worker that runs queued adds (memory.add_async) needs the
+# library preloaded and this database listed; both take a restart. (Until
+# the database exists the worker retries its start.)
+as_postgres sh -c "printf \"shared_preload_libraries = 'memory_ext'\nmemory.worker_databases = '${DB}'\nmemory.worker_naptime_ms = 50\n\" >> '$(pg_base)/${PG_PORT}/postgresql.conf'"
+"$REPO/scripts/server.sh" stop "$PG_PORT"
 "$REPO/scripts/server.sh" start "$PG_PORT"
 psql_t() { psql -X -q -h localhost -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 "$@"; }
-psql_t -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+psql_t -d postgres -c "CREATE DATABASE $DB"
 psql_t -d "$DB" -c "SET client_min_messages = warning; CREATE EXTENSION memory_ext"
 if [ "$(psql_t -d "$DB" -Atc "SELECT to_regclass('memory.api_keys') IS NULL")" = t ]; then
     # An extension installed before sql/service.sql was part of it: load the

@@ -118,15 +118,12 @@ async fn log_and_jsonify(req: Request, next: Next) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    if status.is_client_error() || status.is_server_error() {
-        if !is_json {
-            let text = match axum::body::to_bytes(std::mem::take(resp.body_mut()), 64 * 1024).await
-            {
-                Ok(b) if !b.is_empty() => String::from_utf8_lossy(&b).into_owned(),
-                _ => status.canonical_reason().unwrap_or("error").to_string(),
-            };
-            resp = ApiError::new(status, text).into_response();
-        }
+    if (status.is_client_error() || status.is_server_error()) && !is_json {
+        let text = match axum::body::to_bytes(std::mem::take(resp.body_mut()), 64 * 1024).await {
+            Ok(b) if !b.is_empty() => String::from_utf8_lossy(&b).into_owned(),
+            _ => status.canonical_reason().unwrap_or("error").to_string(),
+        };
+        resp = ApiError::new(status, text).into_response();
     }
     tracing::info!(
         method = %method,
