@@ -101,7 +101,7 @@ say "REST service tests (mem0ai $MEM0_VERSION client and raw HTTP)"
 status=0
 MEM0_TELEMETRY=false "$VENV/bin/python" tests/service_client.py \
     --url "http://127.0.0.1:${HTTP_PORT}" --key-a "$key_a" --key-b "$key_b" \
-    --pg-port "$PG_PORT" --repo "$REPO" || status=$?
+    --pg-port "$PG_PORT" --repo "$REPO" --db "$DB" || status=$?
 if grep -qF -e "$key_a" -e "$key_b" "$LOG"; then
     echo "FAIL: an API key appears in the service log" >&2
     status=1

@@ -4,7 +4,7 @@ error bodies, and a database restart while the service runs.
 
 Run by tests/service.sh, which starts PostgreSQL, the service and creates
 the keys. Usage:
-  service_client.py --url URL --key-a KEY --key-b KEY --pg-port N --repo DIR
+  service_client.py --url URL --key-a KEY --key-b KEY --pg-port N --repo DIR --db NAME
 """
 
 import argparse
@@ -341,6 +341,30 @@ def http_old_paths_and_extras():
     eq((st, out), (200, {"status": "ok"}), "healthz")
 
 
+def psql(sql):
+    return subprocess.run(
+        ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", "localhost",
+         "-p", str(ARGS.pg_port), "-U", "postgres", "-d", ARGS.db, "-c", sql],
+        check=True, capture_output=True, text=True).stdout.strip()
+
+
+@test
+def key_lifecycle():
+    key = psql("SELECT memory.create_api_key('service-temp', 'memory_tenant', 'carol')")
+    eq((key[:4], len(key)), ("m0x_", 68), "key shape")
+    st, out, _ = http("GET", "/v1/ping/", key=f"Token {key}")
+    eq((st, out["project_id"], out["user_id"]), (200, "service-temp", "carol"), "new key works")
+    eq(psql("SELECT prefix = left('%s', 12) AND key_hash = encode(sha256(convert_to('%s', 'UTF8')), 'hex')"
+            " FROM memory.api_keys WHERE name = 'service-temp'" % (key, key)), "t", "only the hash is kept")
+    eq(psql("SELECT memory.revoke_api_key('service-temp')"), "t", "revoked")
+    error_is(http("GET", "/v1/ping/", key=f"Token {key}"), 401, "Invalid API key")
+    e = subprocess.run(["psql", "-X", "-q", "-h", "localhost", "-p", str(ARGS.pg_port), "-U", "postgres",
+                        "-d", ARGS.db, "-c", "SELECT memory.create_api_key('root', 'postgres')"],
+                       capture_output=True, text=True)
+    if e.returncode == 0 or "is a superuser" not in e.stderr:
+        raise AssertionError(f"a superuser role was accepted: {e.stderr!r}")
+
+
 @test
 def database_restart():
     server = os.path.join(ARGS.repo, "scripts", "server.sh")
@@ -369,6 +393,7 @@ def main():
     p.add_argument("--key-b", required=True)
     p.add_argument("--pg-port", type=int, required=True)
     p.add_argument("--repo", required=True)
+    p.add_argument("--db", required=True)
     ARGS = p.parse_args()
     passed = failed = 0
     for t in TESTS:
