@@ -333,10 +333,14 @@ def http_old_paths_and_extras():
     st, out, _ = http("GET", "/v1/memories/?user_id=alice&page_size=5")
     eq((st, out["count"], out["next"], memories(out)),
        (200, 1, None, ["Call mom on Friday"]), "GET /v1/memories/")
+    http("POST", "/v1/memories/", {"messages": "Water the plants", "user_id": "alice", "infer": False})
+    st, out, _ = http("GET", "/v1/memories/?user_id=alice&page_size=1&page=1")
+    eq((st, out["count"], len(out["results"])), (200, 2, 1), "GET page 1 of 2")
+    eq(out["next"], ARGS.url + "/v1/memories/?user_id=alice&page=2&page_size=1", "next keeps the scope")
     st, out, _ = http("GET", f"/v1/memories/{mid}/history/")
     eq((st, [h["event"] for h in out]), (200, ["ADD"]), "history")
     st, out, _ = http("DELETE", "/v1/memories/?user_id=alice")
-    eq((st, out), (200, {"message": "Memories deleted successfully!", "deleted": 1}), "delete_all")
+    eq((st, out), (200, {"message": "Memories deleted successfully!", "deleted": 2}), "delete_all")
     st, out, _ = http("GET", "/healthz", key=None)
     eq((st, out), (200, {"status": "ok"}), "healthz")
 

@@ -184,8 +184,10 @@ async fn get_all(
     headers: &HeaderMap,
     uri: &Uri,
     m: &Object,
-    query: &Object,
+    query: &[(String, String)],
 ) -> Reply {
+    let pairs = query.to_vec();
+    let query = &query_map(pairs.clone());
     let page = opt_int(query, "page", 1, i64::from(i32::MAX))?
         .or(opt_int(m, "page", 1, i64::from(i32::MAX))?)
         .unwrap_or(1);
@@ -218,10 +220,17 @@ async fn get_all(
             .get(axum::http::header::HOST)
             .and_then(|h| h.to_str().ok())
             .unwrap_or("localhost");
-        Value::String(format!(
-            "http://{host}{}?page={p}&page_size={size}",
-            uri.path()
-        ))
+        // The same query string (the scope of GET /v1/memories/) with the
+        // other page.
+        let mut q: Vec<(String, String)> = pairs
+            .iter()
+            .filter(|(k, _)| k != "page" && k != "page_size")
+            .cloned()
+            .collect();
+        q.push(("page".into(), p.to_string()));
+        q.push(("page_size".into(), size.to_string()));
+        let q = serde_urlencoded::to_string(&q).unwrap_or_default();
+        Value::String(format!("http://{host}{}?{q}", uri.path()))
     };
     let next = if page * size < count {
         link(page + 1)
@@ -249,7 +258,7 @@ pub async fn get_all_body(
     body: Body,
 ) -> Reply {
     let m = object(body, st.body_limit)?;
-    get_all(&st, &headers, &uri, &m, &query_map(q)).await
+    get_all(&st, &headers, &uri, &m, &q).await
 }
 
 /// `GET /v1/memories/?user_id=...` (clients 0.1.x): all in the query.
@@ -259,13 +268,13 @@ pub async fn get_all_query(
     uri: Uri,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Reply {
-    let m = query_map(q);
+    let m = query_map(q.clone());
     if m.contains_key("filters") {
         return Err(ApiError::bad_request(
             "filters in the query string are not supported; POST /v3/memories/ with a JSON body",
         ));
     }
-    get_all(&st, &headers, &uri, &m, &m).await
+    get_all(&st, &headers, &uri, &m, &q).await
 }
 
 // ------------------------------------------------------------------ by id
