@@ -173,6 +173,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut pg: tokio_postgres::Config = args.database_url.parse()?;
     pg.application_name("memory-server");
+    // Timestamps in replies in UTC, whatever the server's TimeZone (unless
+    // the connection string sets options itself).
+    if pg.get_options().is_none() {
+        pg.options("-c TimeZone=UTC");
+    }
     pg.connect_timeout(Duration::from_secs(5));
     let manager = Manager::from_config(
         pg,
