@@ -22,6 +22,13 @@ done
 psql -X -q -h localhost -p "$TEST_PORT" -U postgres -d postgres \
     -c "DROP DATABASE IF EXISTS memory_regress" -c "CREATE DATABASE memory_regress"
 psql -X -q -h localhost -p "$TEST_PORT" -U postgres -d memory_regress -c "CREATE EXTENSION memory_ext"
+# The background worker (queued adds, maintenance) needs the library preloaded.
+psql -X -q -h localhost -p "$TEST_PORT" -U postgres -d postgres -c "LOAD 'memory_ext'" \
+    -c "ALTER SYSTEM SET shared_preload_libraries = 'memory_ext'" \
+    -c "ALTER SYSTEM SET memory.worker_databases = 'memory_regress'" \
+    -c "ALTER SYSTEM SET memory.worker_naptime_ms = 50"
+"$REPO/scripts/server.sh" stop "$TEST_PORT"
+"$REPO/scripts/server.sh" start "$TEST_PORT"
 
 PG_REGRESS="$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/regress/pg_regress"
 out="${REPO}/target/regress"
@@ -45,6 +52,9 @@ bash "$REPO/tests/concurrency.sh" "$TEST_PORT" memory_regress "$STUB_PORT"
 
 say "maintenance (expiry, tiering) concurrent with adds and searches"
 bash "$REPO/tests/maintenance.sh" "$TEST_PORT" memory_regress
+
+say "asynchronous adds: kill -9 of the server mid-job"
+bash "$REPO/tests/queue_crash.sh" "$TEST_PORT" memory_regress "$STUB_PORT"
 
 say "memory_hnsw on a hot standby"
 bash "$REPO/tests/standby.sh" "$TEST_PORT" "$(( TEST_PORT + 6 ))"

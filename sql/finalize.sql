@@ -409,6 +409,143 @@ CREATE OPERATOR CLASS memory.halfvec_ip_ops FOR TYPE memory.halfvec USING memory
     OPERATOR 1 memory.<#> (memory.halfvec, memory.halfvec) FOR ORDER BY float_ops,
     FUNCTION 1 memory.halfvec_negative_inner_product(memory.halfvec, memory.halfvec);
 
+----------------------------------------------------------------- asynchronous adds
+
+-- memory.add_async() queues an add here; the background worker (or CALL
+-- memory.process_jobs()) runs it with the same pipeline. A job is marked done
+-- in the transaction that writes its memories, so a crash at any point leaves
+-- it either done or queued, never half-applied or applied twice.
+CREATE TABLE memory.job_queue (
+    id              uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
+    seq             bigint      GENERATED ALWAYS AS IDENTITY,
+    user_id         text,
+    agent_id        text,
+    run_id          text,
+    scope_key       text        NOT NULL,
+    args            jsonb       NOT NULL,
+    settings        jsonb       NOT NULL DEFAULT '{}',
+    role_name       name        NOT NULL DEFAULT current_user,
+    tenant          text        DEFAULT current_setting('memory.current_user_id', true),
+    status          text        NOT NULL DEFAULT 'PENDING',
+    attempts        integer     NOT NULL DEFAULT 0,
+    max_attempts    integer     NOT NULL DEFAULT 5,
+    last_error      text,
+    result          jsonb,
+    enqueued_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    started_at      timestamptz,
+    finished_at     timestamptz,
+    next_attempt_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    CONSTRAINT job_queue_status_check CHECK (status IN ('PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED'))
+);
+COMMENT ON TABLE memory.job_queue IS 'memory_ext: queued asynchronous adds';
+CREATE INDEX job_queue_open_idx ON memory.job_queue (seq) WHERE status IN ('PENDING', 'RUNNING');
+CREATE INDEX job_queue_scope_idx ON memory.job_queue (scope_key, seq) WHERE status IN ('PENDING', 'RUNNING');
+
+CREATE VIEW memory.jobs AS
+    SELECT id AS event_id, status, user_id, agent_id, run_id, attempts, max_attempts, last_error,
+           result, enqueued_at, started_at, finished_at,
+           CASE WHEN status = 'PENDING' THEN next_attempt_at END AS next_attempt_at
+    FROM memory.job_queue;
+COMMENT ON VIEW memory.jobs IS 'memory_ext: status of asynchronous adds (event_id as returned by add_async)';
+
+-- Claim the next runnable job: the oldest pending one whose scope has no
+-- older unfinished job (adds of one scope apply in the order they were
+-- queued). Marks it RUNNING and counts the attempt; the caller commits, then
+-- runs it with memory.run_job.
+CREATE FUNCTION memory.claim_job() RETURNS uuid LANGUAGE sql AS $$
+    WITH next AS (
+        SELECT j.id FROM memory.job_queue j
+        WHERE j.status = 'PENDING' AND j.next_attempt_at <= clock_timestamp()
+          AND NOT EXISTS (SELECT 1 FROM memory.job_queue e
+                          WHERE e.scope_key = j.scope_key AND e.status IN ('PENDING', 'RUNNING')
+                            AND e.seq < j.seq)
+        ORDER BY j.seq
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED)
+    UPDATE memory.job_queue q
+       SET status = 'RUNNING', attempts = q.attempts + 1, started_at = clock_timestamp()
+      FROM next WHERE q.id = next.id
+    RETURNING q.id
+$$;
+
+-- Run a claimed job as the role (and tenant) that queued it, with the
+-- settings it was queued under. Success and the memories commit together;
+-- a failure is recorded: retried with exponential backoff (1 s, 2 s, 4 s, ...
+-- up to 5 min) when transient (endpoint unreachable or failing, timeout,
+-- lock or serialization conflict), FAILED at once when the input is wrong
+-- or after max_attempts.
+CREATE FUNCTION memory.run_job(job uuid) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    j       memory.job_queue;
+    out     jsonb;
+    k       text;
+    state   text;
+    msg     text;
+    retry   boolean;
+BEGIN
+    SELECT * INTO j FROM memory.job_queue WHERE id = job AND status = 'RUNNING' FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    BEGIN
+        FOR k IN SELECT jsonb_object_keys(j.settings) LOOP
+            IF current_setting(k, true) IS DISTINCT FROM j.settings->>k THEN
+                PERFORM set_config(k, j.settings->>k, true);
+            END IF;
+        END LOOP;
+        PERFORM set_config('memory.current_user_id', coalesce(j.tenant, ''), true);
+        PERFORM set_config('role', j.role_name, true);
+        IF jsonb_typeof(j.args->'messages') = 'string' THEN
+            out := memory.add(j.args->>'messages', j.user_id, j.agent_id, j.run_id, j.args->'metadata',
+                              (j.args->>'infer')::boolean, j.args->>'memory_type', j.args->>'prompt',
+                              (j.args->>'expiration_date')::timestamptz, (j.args->>'timestamp')::timestamptz,
+                              j.args->>'app_id');
+        ELSE
+            out := memory.add(j.args->'messages', j.user_id, j.agent_id, j.run_id, j.args->'metadata',
+                              (j.args->>'infer')::boolean, j.args->>'memory_type', j.args->>'prompt',
+                              (j.args->>'expiration_date')::timestamptz, (j.args->>'timestamp')::timestamptz,
+                              j.args->>'app_id');
+        END IF;
+        PERFORM set_config('role', 'none', true);
+        UPDATE memory.job_queue SET status = 'SUCCEEDED', result = out, last_error = NULL,
+               finished_at = clock_timestamp()
+         WHERE id = job;
+        RETURN 'SUCCEEDED';
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+    END;
+    retry := (left(state, 2) IN ('08', '40', '53', '57', '58') OR state = '55P03')
+             AND j.attempts < j.max_attempts;
+    UPDATE memory.job_queue
+       SET status = CASE WHEN retry THEN 'PENDING' ELSE 'FAILED' END,
+           last_error = state || ': ' || msg,
+           next_attempt_at = clock_timestamp()
+                             + least(power(2, j.attempts - 1), 300) * interval '1 second',
+           finished_at = CASE WHEN retry THEN NULL ELSE clock_timestamp() END
+     WHERE id = job;
+    RETURN CASE WHEN retry THEN 'RETRY' ELSE 'FAILED' END;
+END
+$$;
+
+-- Run queued jobs in this session (without the background worker, or from
+-- a scheduler), committing after each; returns how many ran.
+CREATE PROCEDURE memory.process_jobs(max_jobs integer DEFAULT 100, INOUT processed integer DEFAULT 0)
+LANGUAGE plpgsql AS $$
+DECLARE
+    job uuid;
+BEGIN
+    processed := 0;
+    WHILE processed < max_jobs LOOP
+        job := memory.claim_job();
+        EXIT WHEN job IS NULL;
+        COMMIT;
+        PERFORM memory.run_job(job);
+        COMMIT;
+        processed := processed + 1;
+    END LOOP;
+END
+$$;
+
 ----------------------------------------------------------------- maintenance
 
 -- Lifecycle maintenance in short transactions: purge expired memories, then

@@ -58,6 +58,15 @@ pub static COLD_SEARCH_SIMILARITY: GucSetting<f64> = GucSetting::<f64>::new(0.3)
 /// Rows one maintenance transaction touches.
 pub static MAINTENANCE_BATCH: GucSetting<i32> = GucSetting::<i32>::new(1000);
 
+/// Databases that get a background worker (needs shared_preload_libraries).
+pub static WORKER_DATABASES: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+/// How often the worker looks for queued adds.
+pub static WORKER_NAPTIME_MS: GucSetting<i32> = GucSetting::<i32>::new(200);
+/// Seconds between maintenance runs of the worker; 0 turns them off.
+pub static MAINTENANCE_INTERVAL_S: GucSetting<i32> = GucSetting::<i32>::new(3600);
+/// Attempts of a queued add before it is marked FAILED.
+pub static JOB_MAX_ATTEMPTS: GucSetting<i32> = GucSetting::<i32>::new(5);
+
 /// Candidate list size of memory_hnsw index scans (recall against speed).
 pub static HNSW_EF_SEARCH: GucSetting<i32> = GucSetting::<i32>::new(40);
 /// Upper bound on elements one memory_hnsw scan examines; 0 means no bound.
@@ -287,6 +296,44 @@ pub fn init() {
         &COLD_SEARCH_SIMILARITY,
         -1.0,
         1.0,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"memory.worker_databases",
+        c"Comma-separated databases in which a memory_ext background worker runs queued adds and maintenance.",
+        c"Needs memory_ext in shared_preload_libraries; read at server start (a reload does not add or remove workers).",
+        &WORKER_DATABASES,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"memory.worker_naptime_ms",
+        c"How often the background worker looks for queued adds, in milliseconds.",
+        c"",
+        &WORKER_NAPTIME_MS,
+        10,
+        60_000,
+        GucContext::Sighup,
+        GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_int_guc(
+        c"memory.maintenance_interval",
+        c"Seconds between the background worker's maintenance runs (expiry, tiering); 0 turns them off.",
+        c"",
+        &MAINTENANCE_INTERVAL_S,
+        0,
+        i32::MAX,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
+    );
+    GucRegistry::define_int_guc(
+        c"memory.job_max_attempts",
+        c"Attempts of a queued add (memory.add_async) before it is marked FAILED.",
+        c"Transient failures (endpoint down, timeout) are retried with exponential backoff.",
+        &JOB_MAX_ATTEMPTS,
+        1,
+        100,
         GucContext::Userset,
         GucFlags::default(),
     );

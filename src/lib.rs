@@ -10,6 +10,7 @@ mod http;
 mod llm;
 mod timing;
 mod types;
+mod worker;
 mod xact;
 
 ::pgrx::pg_module_magic!(name, version);
@@ -26,6 +27,7 @@ pgrx::extension_sql_file!(
 pub extern "C-unwind" fn _PG_init() {
     gucs::init();
     hnsw::init();
+    worker::register();
 }
 
 #[cfg(any(test, feature = "pg_test"))]

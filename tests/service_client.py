@@ -194,8 +194,12 @@ def get_update_history():
     eq((out["id"], out["memory"]), (STATE["paris"], "Lives in Berlin"), "update keeps id")
     out = a.update(STATE["paris"], metadata={"topic": "moves"})
     eq((out["memory"], out["metadata"]), ("Lives in Berlin", {"topic": "moves"}), "metadata only")
+    out = a.update(STATE["paris"], expiration_date="2999-06-30")
+    eq(out["expiration_date"][:19], "2999-07-01T00:00:00", "expiry set by update")
+    out = a.update(STATE["paris"], expiration_date=None)
+    eq(("expiration_date" in out, out["memory"]), (False, "Lives in Berlin"), "expiry removed by null")
     hist = a.history(STATE["paris"])
-    eq([h["event"] for h in hist], ["ADD", "UPDATE", "UPDATE"], "history events")
+    eq([h["event"] for h in hist], ["ADD", "UPDATE", "UPDATE", "UPDATE", "UPDATE"], "history events")
     eq((hist[1]["old_memory"], hist[1]["new_memory"]), ("Lives in Paris", "Lives in Berlin"), "old text")
 
 

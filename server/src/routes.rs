@@ -293,24 +293,39 @@ pub async fn get_memory(State(st): St, headers: HeaderMap, Path(id): Path<String
     out.map(Json).ok_or_else(memory_not_found)
 }
 
+/// `$5`: NULL keeps the expiry, 'infinity' removes it, else a date
+/// (kept through that day, UTC) or a timestamp.
 const UPDATE_SQL: &str =
-    "SELECT memory.update($1::text::uuid, $2::text, metadata => $3::jsonb, user_id => $4::text)";
+    "SELECT memory.update($1::text::uuid, $2::text, metadata => $3::jsonb, user_id => $4::text,
+            expiration_date => CASE WHEN $5::text IS NULL THEN NULL
+                                    WHEN $5::text = 'infinity' THEN 'infinity'::timestamptz
+                                    WHEN $5::text ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'
+                                    THEN (($5::text)::date + 1)::timestamp AT TIME ZONE 'UTC'
+                                    ELSE ($5::text)::timestamptz END)";
 
 /// Update one memory inside an open session: new text and/or metadata.
 async fn update_one(s: &Session, id: &str, m: &Object) -> ApiResult<Value> {
-    for key in ["expiration_date", "timestamp"] {
-        if m.contains_key(key) {
-            return Err(ApiError::bad_request(format!(
-                "'{key}' cannot be changed by an update on this server; add the memory again with it"
-            )));
-        }
+    if m.contains_key("timestamp") {
+        return Err(ApiError::bad_request(
+            "'timestamp' cannot be changed by an update on this server; add the memory again with it",
+        ));
     }
+    // Absent: unchanged; null: no expiry any more; else the new expiry.
+    let expiration: Option<String> =
+        match m.get("expiration_date") {
+            None => None,
+            Some(Value::Null) => Some("infinity".to_string()),
+            Some(Value::String(d)) if !d.trim().is_empty() && d != "infinity" => Some(d.clone()),
+            Some(_) => return Err(ApiError::bad_request(
+                "'expiration_date' must be a date (YYYY-MM-DD), a timestamp, or null to remove it",
+            )),
+        };
     let metadata = opt_object(m, "metadata")?.map(Value::Object);
     let user = s.principal.user_id.clone();
     let text = match opt_str(m, "text")? {
         Some(t) => t,
-        None if metadata.is_some() => {
-            // Metadata only: keep the text.
+        None if metadata.is_some() || expiration.is_some() => {
+            // Metadata or expiry only: keep the text.
             let current = s
                 .json(GET_SQL, &[&id, &user])
                 .await?
@@ -323,11 +338,11 @@ async fn update_one(s: &Session, id: &str, m: &Object) -> ApiResult<Value> {
         }
         None => {
             return Err(ApiError::bad_request(
-                "give 'text' and/or 'metadata' to update a memory",
+                "give 'text', 'metadata' and/or 'expiration_date' to update a memory",
             ))
         }
     };
-    s.json(UPDATE_SQL, &[&id, &text, &metadata, &user])
+    s.json(UPDATE_SQL, &[&id, &text, &metadata, &user, &expiration])
         .await?
         .ok_or_else(memory_not_found)
 }

@@ -215,7 +215,7 @@ enum Action {
     },
 }
 
-fn scope_key(scope: &Scope) -> String {
+pub fn scope_key(scope: &Scope) -> String {
     format!(
         "memory_ext:{}|{}|{}",
         scope.user_id.as_deref().unwrap_or(""),

@@ -7,6 +7,7 @@ pub mod add;
 pub mod crud;
 pub mod graph;
 pub mod infer;
+pub mod jobs;
 pub mod lifecycle;
 pub mod search;
 pub mod tenant;

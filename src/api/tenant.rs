@@ -5,11 +5,12 @@
 use crate::error::OrRaise;
 use pgrx::prelude::*;
 
-const TABLES: [&str; 4] = [
+const TABLES: [&str; 5] = [
     "memory.memories",
     "memory.history",
     "memory.entities",
     "memory.relations",
+    "memory.job_queue",
 ];
 
 const POLICY: &str = "tenant_isolation";
