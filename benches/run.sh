@@ -36,4 +36,8 @@ echo "== memory_hnsw vs exact scan and pgvector hnsw (benches/hnsw.py; ~10 min a
 python3 benches/hnsw.py --port "$DEMO_PORT" --n "${HNSW_N:-100000}"
 
 echo
+echo "== hot/cold tiering: 1M memories, 90 % cold (benches/tiering.py; ~10 min)"
+python3 benches/tiering.py --port "$DEMO_PORT" --n "${TIERING_N:-1000000}"
+
+echo
 bash benches/http.sh "$DEMO_PORT" 28826
