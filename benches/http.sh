@@ -15,9 +15,6 @@ export CARGO_TARGET_DIR="${REPO}/target/server"
 q() { psql -X -q -h localhost -p "$pg_port" -U postgres -v ON_ERROR_STOP=1 "$@"; }
 q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 q -d "$db" -c "SET client_min_messages = warning; CREATE EXTENSION memory_ext"
-if [ "$(q -d "$db" -Atc "SELECT to_regclass('memory.api_keys') IS NULL")" = t ]; then
-    grep -v 'pg_extension_config_dump' sql/service.sql | q -d "$db"
-fi
 q -d "$db" <<'SQL'
 SELECT memory.enable_tenant_isolation();
 DO $$ BEGIN
@@ -25,10 +22,7 @@ DO $$ BEGIN
         CREATE ROLE memory_bench_app NOLOGIN;
     END IF;
 END $$;
-GRANT USAGE ON SCHEMA memory TO memory_bench_app;
-GRANT SELECT, INSERT, UPDATE, DELETE
-    ON memory.memories, memory.history, memory.entities, memory.relations TO memory_bench_app;
-GRANT USAGE ON ALL SEQUENCES IN SCHEMA memory TO memory_bench_app;
+SELECT memory.grant_tenant_access('memory_bench_app');
 SQL
 key="$(q -d "$db" -Atc "SELECT memory.create_api_key('bench', 'memory_bench_app', 'bench_user')")"
 

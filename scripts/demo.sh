@@ -31,10 +31,7 @@ DO $$ BEGIN
         CREATE ROLE memory_demo_app NOLOGIN;
     END IF;
 END $$;
-GRANT USAGE ON SCHEMA memory TO memory_demo_app;
-GRANT SELECT, INSERT, UPDATE, DELETE
-    ON memory.memories, memory.history, memory.entities, memory.relations TO memory_demo_app;
-GRANT USAGE ON ALL SEQUENCES IN SCHEMA memory TO memory_demo_app;
+SELECT memory.grant_tenant_access('memory_demo_app');
 SQL
 key="$(psql_demo -d memory_demo -Atc "SELECT memory.create_api_key('demo-alice', 'memory_demo_app', 'alice')")"
 "$REPO/scripts/service.sh" stop "$DEMO_PORT" "$SERVICE_PORT"

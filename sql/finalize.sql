@@ -441,7 +441,8 @@ COMMENT ON TABLE memory.job_queue IS 'memory_ext: queued asynchronous adds';
 CREATE INDEX job_queue_open_idx ON memory.job_queue (seq) WHERE status IN ('PENDING', 'RUNNING');
 CREATE INDEX job_queue_scope_idx ON memory.job_queue (scope_key, seq) WHERE status IN ('PENDING', 'RUNNING');
 
-CREATE VIEW memory.jobs AS
+-- security_invoker: readers see the jobs row-level security lets them see.
+CREATE VIEW memory.jobs WITH (security_invoker = true) AS
     SELECT id AS event_id, status, user_id, agent_id, run_id, attempts, max_attempts, last_error,
            result, enqueued_at, started_at, finished_at,
            CASE WHEN status = 'PENDING' THEN next_attempt_at END AS next_attempt_at

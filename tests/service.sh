@@ -57,12 +57,6 @@ as_postgres sh -c "printf \"shared_preload_libraries = 'memory_ext'\nmemory.work
 psql_t() { psql -X -q -h localhost -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 "$@"; }
 psql_t -d postgres -c "CREATE DATABASE $DB"
 psql_t -d "$DB" -c "SET client_min_messages = warning; CREATE EXTENSION memory_ext"
-if [ "$(psql_t -d "$DB" -Atc "SELECT to_regclass('memory.api_keys') IS NULL")" = t ]; then
-    # An extension installed before sql/service.sql was part of it: load the
-    # file by hand (all but the pg_dump registration, CREATE EXTENSION only).
-    say "memory.api_keys missing from the installed extension: loading sql/service.sql by hand"
-    grep -v 'pg_extension_config_dump' sql/service.sql | psql_t -d "$DB"
-fi
 psql_t -d "$DB" <<'SQL'
 SELECT memory.enable_tenant_isolation();
 DO $$ BEGIN
@@ -70,16 +64,8 @@ DO $$ BEGIN
         CREATE ROLE memory_tenant NOLOGIN;
     END IF;
 END $$;
-GRANT USAGE ON SCHEMA memory TO memory_tenant;
-GRANT SELECT, INSERT, UPDATE, DELETE
-    ON memory.memories, memory.history, memory.entities, memory.relations TO memory_tenant;
-GRANT USAGE ON ALL SEQUENCES IN SCHEMA memory TO memory_tenant;
+SELECT memory.grant_tenant_access('memory_tenant');
 SQL
-# Tables of the extension the async queue may add (memory.add_async).
-psql_t -d "$DB" -Atc "SELECT format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO memory_tenant', c.oid::regclass)
-    FROM pg_class c WHERE c.relnamespace = 'memory'::regnamespace AND c.relkind = 'r'
-     AND c.relname NOT IN ('memories', 'history', 'entities', 'relations', 'api_keys')" |
-    while read -r stmt; do psql_t -d "$DB" -c "$stmt"; done
 key_a="$(psql_t -d "$DB" -Atc "SELECT memory.create_api_key('service-alice', 'memory_tenant', 'alice')")"
 key_b="$(psql_t -d "$DB" -Atc "SELECT memory.create_api_key('service-bob', 'memory_tenant', 'bob')")"
 

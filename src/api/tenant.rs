@@ -57,3 +57,32 @@ fn disable_tenant_isolation() {
         .or_raise();
     }
 }
+
+/// Grant an application role what it needs to use memory_ext: the schema,
+/// read and write on the tables (fenced by tenant isolation when it is on),
+/// the job queue of `memory.add_async`, and the sequences. Run by the
+/// tables' owner; the role must exist.
+#[pg_extern]
+fn grant_tenant_access(role: &str) {
+    let quoted = Spi::get_one_with_args::<String>(
+        "SELECT (SELECT quote_ident(rolname) FROM pg_roles WHERE rolname = $1)",
+        &[role.into()],
+    )
+    .or_raise()
+    .unwrap_or_else(|| {
+        crate::error::report(
+            pgrx::PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("role \"{role}\" does not exist"),
+            None,
+            Some("CREATE ROLE it first.".into()),
+        )
+    });
+    Spi::run(&format!(
+        "GRANT USAGE ON SCHEMA memory TO {quoted};
+         GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {quoted};
+         GRANT SELECT ON memory.jobs TO {quoted};
+         GRANT USAGE ON ALL SEQUENCES IN SCHEMA memory TO {quoted}",
+        TABLES.join(", ")
+    ))
+    .or_raise();
+}

@@ -31,8 +31,8 @@ SELECT memories_of(memory.add('Alice is back', user_id => 'alice', infer => fals
 SELECT memory.enable_tenant_isolation();
 SELECT memory.enable_tenant_isolation() AS idempotent;
 CREATE ROLE memory_app LOGIN;
-GRANT USAGE ON SCHEMA memory TO memory_app;
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA memory TO memory_app;
+SELECT memory.grant_tenant_access('memory_app');
+SELECT sqlstate_of($$SELECT memory.grant_tenant_access('no_such_role')$$);
 SET ROLE memory_app;
 -- unset: nothing is visible
 SELECT count(*) AS visible_unset FROM memory.memories;
@@ -49,6 +49,17 @@ SELECT sqlstate_of($$SELECT memory.add('sneaky', user_id => 'bob', infer => fals
 SELECT sqlstate_of($$INSERT INTO memory.memories (memory, user_id) VALUES ('sneaky', 'bob')$$);
 -- own writes work
 SELECT memories_of(memory.add('Alice likes blues', user_id => 'alice', infer => false));
+-- queued adds too: run by the worker as this role and tenant; other tenants' jobs stay hidden
+SELECT memory.add_async('Alice plays the oboe', user_id => 'alice', infer => false)->'results'->0->>'status' AS queued;
+SELECT sqlstate_of($$SELECT memory.add_async('sneaky', user_id => 'bob', infer => false)$$);
+DO $$ BEGIN
+    FOR i IN 1..300 LOOP
+        EXIT WHEN (SELECT bool_and(status = 'SUCCEEDED') FROM memory.jobs);
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END $$;
+SELECT status, user_id, result->'results'->0->>'memory' AS memory FROM memory.jobs;
+SELECT memories_of(memory.search('oboe', user_id => 'alice', top_k => 1)) AS found;
 SELECT memory.delete_all(user_id => 'alice') AS alice_deleted;
 RESET ROLE;
 RESET memory.current_user_id;
