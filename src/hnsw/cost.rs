@@ -2,12 +2,17 @@
 //! anything else is priced out. For an ordered scan:
 //! - startup: the first batch, about ef_search × m distance computations on
 //!   as many index pages (assumed cached: HNSW works from shared buffers);
-//! - per further row: about m/2 more distances and a page.
+//! - per further row: its neighbour list expanded, about m distances on as
+//!   many index pages (neighbours seldom share a page).
 //!
 //! So `LIMIT k` with a selective WHERE clause (k / selectivity rows read
 //! through the index) costs more than fetching the few matching rows by a
 //! btree and sorting them, and the planner takes that path for small
 //! scopes. Heap access is added by the planner as for any index scan.
+//! Calibration (1M rows, m = 8, a user holding 1 %, LIMIT 50): the graph
+//! walk read 96k elements in 7.5 s where the btree path read the user's 10k
+//! rows and sorted them in 85 ms; with one page per further row the planner
+//! took the walk, with m it takes the btree.
 
 use crate::gucs;
 use pgrx::pg_sys;
@@ -48,7 +53,7 @@ pub unsafe extern "C-unwind" fn amcostestimate(
         let per_page = pg_sys::seq_page_cost;
         let first = (ef * m).min(tuples);
         let first_pages = first.min(index_pages);
-        let run_per_row = m / 2.0 * per_distance + per_page;
+        let run_per_row = m * (per_distance + per_page);
         *startup = first * per_distance + first_pages * per_page;
         *total = *startup + (tuples - ef).max(0.0) * run_per_row;
         *selectivity = 1.0;
