@@ -79,7 +79,7 @@ JOIN words w2 ON w2.id = abs(hashint4(i * 4 + 1)) % {v}
 JOIN words w3 ON w3.id = abs(hashint4(i * 4 + 2)) % {v}
 JOIN words w4 ON w4.id = abs(hashint4(i * 4 + 3)) % {v}
 CROSS JOIN LATERAL (SELECT w1.w || ' ' || w2.w || ' ' || w3.w || ' ' || w4.w || ' n' || i AS txt,
-                           now() - CASE WHEN i % 10 = 0 THEN interval '1 day'
+                           now() - CASE WHEN abs(hashint4(-i)) % 10 = 0 THEN interval '1 day'
                                         ELSE interval '365 days' END AS ts) t;
 """
 
