@@ -549,8 +549,8 @@ $$;
 
 ----------------------------------------------------------------- maintenance
 
--- Lifecycle maintenance in short transactions: purge expired memories, then
--- move idle ones to the cold tier, committing after every batch so no lock is
+-- Lifecycle maintenance in short transactions: purge expired memories and
+-- finished jobs older than 7 days, then move idle memories to the cold tier, committing after every batch so no lock is
 -- held for long and adds and searches go on meanwhile (every batch skips rows
 -- another session holds). CALL it at top level (not inside BEGIN ... COMMIT);
 -- the background worker runs the same batches when it is configured.
@@ -563,6 +563,7 @@ DECLARE
     n       bigint;
     purged  bigint := 0;
     cooled  bigint := 0;
+    jobs    bigint := 0;
     ids     uuid[];
     i       integer := 1;
 BEGIN
@@ -574,6 +575,12 @@ BEGIN
         COMMIT;
         EXIT WHEN n < b;
     END LOOP;
+    LOOP
+        n := memory.purge_jobs(batch => b);
+        jobs := jobs + n;
+        COMMIT;
+        EXIT WHEN n < b;
+    END LOOP;
     ids := memory.cold_candidates(cold_after);
     WHILE i <= coalesce(cardinality(ids), 0) LOOP
         cooled := cooled + memory.move_to_cold(ids[i : i + b - 1], cold_after);
@@ -582,6 +589,7 @@ BEGIN
     END LOOP;
     report := jsonb_build_object(
         'expired_purged', purged,
+        'jobs_purged', jobs,
         'cold_candidates', coalesce(cardinality(ids), 0),
         'moved_cold', cooled,
         'seconds', round(extract(epoch FROM clock_timestamp() - started)::numeric, 3));

@@ -101,6 +101,20 @@ fn maintain() {
             break;
         }
     }
+    let mut jobs = 0;
+    loop {
+        let n = BackgroundWorker::transaction(|| {
+            Spi::get_one::<i64>("SELECT memory.purge_jobs()")
+                .ok()
+                .flatten()
+                .unwrap_or(0)
+        });
+        jobs += n;
+        check_for_interrupts!();
+        if n < batch {
+            break;
+        }
+    }
     let due: Vec<Uuid> = BackgroundWorker::transaction(|| {
         Spi::get_one::<Vec<Uuid>>("SELECT memory.cold_candidates()")
             .ok()
@@ -120,8 +134,8 @@ fn maintain() {
             .unwrap_or(0)
         });
     }
-    if purged > 0 || moved > 0 {
-        log!("memory_ext worker: maintenance purged {purged} expired memories, moved {moved} to the cold tier");
+    if purged > 0 || moved > 0 || jobs > 0 {
+        log!("memory_ext worker: maintenance purged {purged} expired memories and {jobs} finished jobs, moved {moved} to the cold tier");
     }
 }
 

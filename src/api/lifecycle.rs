@@ -211,3 +211,37 @@ fn stats(
     );
     super::query_json(&sql, &args).unwrap_or(JsonB(serde_json::json!({})))
 }
+
+/// Delete up to `batch` finished jobs of `memory.add_async` (SUCCEEDED or
+/// FAILED) older than `older_than`; returns how many. Their memories and
+/// history are untouched; only the queue's record of the job goes.
+#[pg_extern]
+fn purge_jobs(
+    older_than: default!(Interval, "'7 days'"),
+    batch: default!(Option<i32>, "NULL"),
+) -> i64 {
+    let n = batch_size(batch);
+    let seconds = older_than.as_micros() as f64 / 1e6;
+    if !(seconds.is_finite() && seconds >= 0.0) {
+        raise(
+            Error::invalid_parameter("older_than must not be negative")
+                .hint("Pass an interval such as '7 days'."),
+        );
+    }
+    Spi::get_one_with_args::<i64>(
+        "WITH old AS (
+            SELECT j.id FROM memory.job_queue j
+            WHERE j.status IN ('SUCCEEDED', 'FAILED')
+              AND j.finished_at < clock_timestamp() - make_interval(secs => $1)
+            ORDER BY j.finished_at
+            LIMIT $2
+            FOR UPDATE SKIP LOCKED
+         ), del AS (
+            DELETE FROM memory.job_queue q USING old WHERE q.id = old.id RETURNING 1
+         )
+         SELECT count(*) FROM del",
+        &[seconds.into(), n.into()],
+    )
+    .or_raise()
+    .unwrap_or(0)
+}

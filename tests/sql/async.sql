@@ -72,5 +72,11 @@ SELECT * FROM wait_job((SELECT jsonb_build_object('results', jsonb_build_array(j
                         FROM memory.jobs WHERE user_id = 'async6'));
 SELECT memories_of(memory.get_all(user_id => 'async6')) AS memories;
 
+-- finished jobs are kept for a while (7 days in maintain), then purged; their memories stay
+SELECT memory.purge_jobs() AS purged_recent;
+SELECT memory.purge_jobs('0 seconds') AS purged_all;
+SELECT count(*) AS jobs_left FROM memory.jobs;
+SELECT count(*) > 0 AS memories_stay FROM memory.memories WHERE user_id LIKE 'async%';
+SELECT sqlstate_of($$SELECT memory.purge_jobs('-1 day')$$);
 SELECT memory.delete_all(user_id => u) FROM unnest(ARRAY['async1','async2','async3','async5','async6']) u;
 DROP FUNCTION wait_job(jsonb);
