@@ -7,6 +7,16 @@ source "$(dirname "$0")/common.sh"
 "$REPO/scripts/server.sh" start "$DEMO_PORT"
 
 psql_demo() { psql -X -h localhost -p "$DEMO_PORT" -U postgres "$@"; }
+# The background worker (asynchronous adds, maintenance) needs the library
+# preloaded: configure it once and restart.
+if [ "$(psql_demo -d postgres -Atc "SHOW shared_preload_libraries")" != memory_ext ]; then
+    say "preloading memory_ext for its background worker (database memory_demo)"
+    psql_demo -d postgres -q -c "LOAD 'memory_ext'" \
+        -c "ALTER SYSTEM SET shared_preload_libraries = 'memory_ext'" \
+        -c "ALTER SYSTEM SET memory.worker_databases = 'memory_demo'"
+    "$REPO/scripts/server.sh" stop "$DEMO_PORT"
+    "$REPO/scripts/server.sh" start "$DEMO_PORT"
+fi
 if ! psql_demo -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = 'memory_demo'" | grep -q 1; then
     psql_demo -d postgres -qc "CREATE DATABASE memory_demo"
 fi
