@@ -72,6 +72,26 @@ pub static HNSW_EF_SEARCH: GucSetting<i32> = GucSetting::<i32>::new(40);
 /// Upper bound on elements one memory_hnsw scan examines; 0 means no bound.
 pub static HNSW_MAX_SCAN_TUPLES: GucSetting<i32> = GucSetting::<i32>::new(0);
 
+/// Seconds of an interval: the one given, else the interval text of
+/// `setting`; None when neither is set. Range checks are the caller's.
+pub fn interval_seconds(
+    given: Option<pgrx::datum::Interval>,
+    setting: &GucSetting<Option<CString>>,
+) -> Option<f64> {
+    use crate::error::OrRaise;
+    match given {
+        Some(i) => Some(i.as_micros() as f64 / 1e6),
+        None => text(setting).map(|t| {
+            pgrx::Spi::get_one_with_args::<f64>(
+                "SELECT extract(epoch FROM $1::interval)::float8",
+                &[t.into()],
+            )
+            .or_raise()
+            .unwrap_or(0.0)
+        }),
+    }
+}
+
 pub fn text(setting: &GucSetting<Option<CString>>) -> Option<String> {
     setting
         .get()

@@ -84,37 +84,26 @@ fn run_jobs(max: usize) -> usize {
     ran
 }
 
+/// Run `sql` (one batch, returning how many rows it handled) in its own
+/// transaction until a batch comes back short; returns the total.
+fn drain(sql: &str, batch: i64) -> i64 {
+    let mut total = 0;
+    loop {
+        let n =
+            BackgroundWorker::transaction(|| Spi::get_one::<i64>(sql).ok().flatten().unwrap_or(0));
+        total += n;
+        check_for_interrupts!();
+        if n < batch {
+            return total;
+        }
+    }
+}
+
 /// Expiry purge and cold tiering, one short transaction per batch.
 fn maintain() {
     let batch = gucs::MAINTENANCE_BATCH.get().max(1) as i64;
-    let mut purged = 0;
-    loop {
-        let n = BackgroundWorker::transaction(|| {
-            Spi::get_one::<i64>("SELECT memory.purge_expired()")
-                .ok()
-                .flatten()
-                .unwrap_or(0)
-        });
-        purged += n;
-        check_for_interrupts!();
-        if n < batch {
-            break;
-        }
-    }
-    let mut jobs = 0;
-    loop {
-        let n = BackgroundWorker::transaction(|| {
-            Spi::get_one::<i64>("SELECT memory.purge_jobs()")
-                .ok()
-                .flatten()
-                .unwrap_or(0)
-        });
-        jobs += n;
-        check_for_interrupts!();
-        if n < batch {
-            break;
-        }
-    }
+    let purged = drain("SELECT memory.purge_expired()", batch);
+    let jobs = drain("SELECT memory.purge_jobs()", batch);
     let due: Vec<Uuid> = BackgroundWorker::transaction(|| {
         Spi::get_one::<Vec<Uuid>>("SELECT memory.cold_candidates()")
             .ok()

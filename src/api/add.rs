@@ -57,6 +57,38 @@ fn null_messages() -> ! {
     )
 }
 
+/// The checks `memory.add` and `memory.add_async` share: the scope (one is
+/// required), metadata an object, a known memory_type, a non-empty app_id.
+pub fn check_request(
+    user_id: Option<&str>,
+    agent_id: Option<&str>,
+    run_id: Option<&str>,
+    metadata: Option<JsonB>,
+    memory_type: Option<&str>,
+    app_id: Option<&str>,
+) -> (Scope, Option<JsonB>) {
+    let scope = Scope::new(user_id, agent_id, run_id, true).or_raise();
+    let metadata = metadata_object(metadata);
+    messages::check_memory_type(memory_type.unwrap_or("semantic")).or_raise();
+    if app_id.is_some_and(|a| a.trim().is_empty()) {
+        raise(
+            Error::invalid_parameter("app_id must not be empty")
+                .hint("Pass NULL to leave app_id out."),
+        );
+    }
+    (scope, metadata)
+}
+
+/// A custom prompt only steers inference.
+pub fn check_verbatim_prompt(prompt: Option<&str>) {
+    if prompt.is_some() {
+        raise(
+            Error::invalid_parameter("prompt applies only to inference")
+                .hint("Leave prompt out when infer => false: messages are stored verbatim."),
+        );
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn add_messages(
     msgs: Vec<Message>,
@@ -71,16 +103,8 @@ fn add_messages(
     timestamp: Option<TimestampWithTimeZone>,
     app_id: Option<&str>,
 ) -> JsonB {
-    let scope = Scope::new(user_id, agent_id, run_id, true).or_raise();
-    let metadata = metadata_object(metadata);
+    let (scope, metadata) = check_request(user_id, agent_id, run_id, metadata, memory_type, app_id);
     let memory_type = memory_type.unwrap_or("semantic");
-    messages::check_memory_type(memory_type).or_raise();
-    if app_id.is_some_and(|a| a.trim().is_empty()) {
-        raise(
-            Error::invalid_parameter("app_id must not be empty")
-                .hint("Pass NULL to leave app_id out."),
-        );
-    }
     let (metadata, categories) = infer::split_categories(metadata);
     if infer {
         return infer::add_inferred(
@@ -97,12 +121,7 @@ fn add_messages(
             },
         );
     }
-    if prompt.is_some() {
-        raise(
-            Error::invalid_parameter("prompt applies only to inference")
-                .hint("Leave prompt out when infer => false: messages are stored verbatim."),
-        );
-    }
+    check_verbatim_prompt(prompt);
     let kept = messages::storable(&msgs).or_raise();
 
     let contents: Vec<String> = kept.iter().map(|m| m.content.clone()).collect();

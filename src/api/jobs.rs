@@ -8,9 +8,9 @@
 //! memory.process_jobs()` runs the job later through `memory.run_job`
 //! (sql/finalize.sql); `memory.jobs` shows its status.
 
-use super::{infer, metadata_object, query_json};
+use super::{add, infer, query_json};
 use crate::error::{raise, OrRaise};
-use memory_core::messages::{self, Message, Scope};
+use memory_core::messages::{self, Message};
 use memory_core::Error;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -49,26 +49,14 @@ fn enqueue(
     timestamp: Option<TimestampWithTimeZone>,
     app_id: Option<&str>,
 ) -> JsonB {
-    let scope = Scope::new(user_id, agent_id, run_id, true).or_raise();
-    let metadata = metadata_object(metadata);
-    messages::check_memory_type(memory_type.unwrap_or("semantic")).or_raise();
-    if app_id.is_some_and(|a| a.trim().is_empty()) {
-        raise(
-            Error::invalid_parameter("app_id must not be empty")
-                .hint("Pass NULL to leave app_id out."),
-        );
-    }
+    let (scope, metadata) =
+        add::check_request(user_id, agent_id, run_id, metadata, memory_type, app_id);
     if infer {
         if msgs.iter().all(|m| m.content.trim().is_empty()) {
             raise(Error::invalid_parameter("messages hold no text").hint("Pass the conversation."));
         }
     } else {
-        if prompt.is_some() {
-            raise(
-                Error::invalid_parameter("prompt applies only to inference")
-                    .hint("Leave prompt out when infer => false: messages are stored verbatim."),
-            );
-        }
+        add::check_verbatim_prompt(prompt);
         messages::storable(&msgs).or_raise();
     }
     let args = json!({

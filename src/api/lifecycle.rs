@@ -35,18 +35,7 @@ fn batch_size(batch: Option<i32>) -> i64 {
 /// The idle time after which memories go cold, in seconds: the argument,
 /// else `memory.cold_after`; None when tiering is off (GUC empty).
 fn cold_after_seconds(cold_after: Option<Interval>) -> Option<f64> {
-    let s = match cold_after {
-        Some(i) => i.as_micros() as f64 / 1e6,
-        None => {
-            let text = gucs::text(&gucs::COLD_AFTER)?;
-            Spi::get_one_with_args::<f64>(
-                "SELECT extract(epoch FROM $1::interval)::float8",
-                &[text.into()],
-            )
-            .or_raise()
-            .unwrap_or(0.0)
-        }
-    };
+    let s = gucs::interval_seconds(cold_after, &gucs::COLD_AFTER)?;
     if !(s.is_finite() && s > 0.0) {
         raise(
             Error::invalid_parameter(format!(

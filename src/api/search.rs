@@ -313,7 +313,8 @@ fn freshness(ids: &[Uuid]) -> HashMap<Uuid, (f64, i64, String)> {
 }
 
 /// Fuse the channels, apply the decay and the threshold; best first, all of
-/// them (the caller cuts to top_k).
+/// them (the caller cuts to top_k). `fresh` caches what the decay and
+/// `explain` read per candidate across the hot and cold rankings.
 fn rank_lists(
     lists: &Lists,
     w: Weights,
@@ -321,6 +322,7 @@ fn rank_lists(
     decay: Option<Decay>,
     explain: bool,
     threshold: Option<f32>,
+    fresh: &mut HashMap<Uuid, (f64, i64, String)>,
 ) -> Vec<Hit> {
     let mut index: HashMap<Uuid, usize> = HashMap::new();
     let mut cands: Vec<(Uuid, Channels)> = Vec::new();
@@ -343,12 +345,17 @@ fn rank_lists(
     }
     let chans: Vec<Channels> = cands.iter().map(|(_, c)| c.clone()).collect();
     let scores = rank::fuse(&chans, w, how);
-    let fresh = if decay.is_some() || explain {
-        let ids: Vec<Uuid> = cands.iter().map(|(id, _)| *id).collect();
-        freshness(&ids)
-    } else {
-        HashMap::new()
-    };
+    if decay.is_some() || explain {
+        // Only candidates not read by an earlier ranking of this search.
+        let ids: Vec<Uuid> = cands
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| !fresh.contains_key(id))
+            .collect();
+        if !ids.is_empty() {
+            fresh.extend(freshness(&ids));
+        }
+    }
     let mut hits: Vec<Hit> = cands
         .into_iter()
         .zip(scores)
@@ -375,17 +382,7 @@ fn rank_lists(
 /// The decay of one search: the per-call half-life, else the GUC; none when
 /// neither is set.
 fn decay_settings(half_life: Option<Interval>) -> Option<Decay> {
-    let seconds = match half_life {
-        Some(i) => Some(i.as_micros() as f64 / 1e6),
-        None => gucs::text(&gucs::DECAY_HALF_LIFE).map(|t| {
-            Spi::get_one_with_args::<f64>(
-                "SELECT extract(epoch FROM $1::interval)::float8",
-                &[t.into()],
-            )
-            .or_raise()
-            .unwrap_or(0.0)
-        }),
-    }?;
+    let seconds = gucs::interval_seconds(half_life, &gucs::DECAY_HALF_LIFE)?;
     let floor = gucs::DECAY_FLOOR.get();
     Some(Decay::new(seconds, floor).unwrap_or_else(|| {
         raise(
@@ -496,7 +493,8 @@ fn run_search(
     } else {
         Vec::new()
     };
-    let mut hits = rank_lists(&lists, w, how, decay, o.explain, o.threshold);
+    let mut fresh = HashMap::new();
+    let mut hits = rank_lists(&lists, w, how, decay, o.explain, o.threshold, &mut fresh);
     // A hot hit counts as an answer when it shares a term with the query, is
     // linked by the graph, or is similar enough to it; fused scores alone
     // cannot tell, since they are normalised to the best candidate present.
@@ -513,7 +511,7 @@ fn run_search(
         let cold = tier_lists(Tier::Cold);
         if !cold.vector.is_empty() || !cold.keyword.is_empty() {
             lists.merge(cold);
-            hits = rank_lists(&lists, w, how, decay, o.explain, o.threshold);
+            hits = rank_lists(&lists, w, how, decay, o.explain, o.threshold, &mut fresh);
         }
     }
     hits.truncate(o.top_k as usize);
