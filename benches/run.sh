@@ -18,6 +18,15 @@ echo "== retrieval quality (benches/retrieval)"
 python3 benches/retrieval/run.py --port "$DEMO_PORT"
 
 echo
+echo "== LoCoMo evidence recall, development conversations (benches/locomo; ~15 min)"
+if [ -n "${LOCOMO_JSON:-}" ] && [ -f "$LOCOMO_JSON" ]; then
+    python3 -c "import psycopg" 2>/dev/null || pip install -q 'psycopg[binary]==3.2.3'
+    python3 benches/locomo/run.py --port "$DEMO_PORT"
+else
+    echo "skipped: set LOCOMO_JSON to LoCoMo's data/locomo10.json (public, CC BY-NC 4.0; never committed here)"
+fi
+
+echo
 psql -X -q -h localhost -p "$DEMO_PORT" -U postgres -d postgres \
     -c "DROP DATABASE IF EXISTS memory_bench" -c "CREATE DATABASE memory_bench"
 psql -X -h localhost -p "$DEMO_PORT" -U postgres -d memory_bench -f benches/search.sql

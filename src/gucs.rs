@@ -39,11 +39,21 @@ pub static TEXT_SEARCH_CONFIG: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"english"));
 /// Fusion weights of the search channels, chosen on benches/retrieval (MiniLM:
 /// MRR 0.897 at 0.7/0.3 against 0.874 for the vector channel alone).
-pub static VECTOR_WEIGHT: GucSetting<f64> = GucSetting::<f64>::new(0.7);
-pub static KEYWORD_WEIGHT: GucSetting<f64> = GucSetting::<f64>::new(0.3);
+pub static VECTOR_WEIGHT: GucSetting<f64> = GucSetting::<f64>::new(0.5);
+pub static KEYWORD_WEIGHT: GucSetting<f64> = GucSetting::<f64>::new(0.5);
 pub static GRAPH_WEIGHT: GucSetting<f64> = GucSetting::<f64>::new(0.2);
-/// `score` (normalised interpolation) or `rrf`.
+/// `score` (calibrated: standard scores per channel), `max` (max-scaled) or `rrf`.
 pub static FUSION: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"score"));
+
+/// Seconds within which a memory written to the same scope continues the
+/// conversation of the one before it (0: only within one add call or run).
+pub static CONVERSATION_WINDOW_S: GucSetting<i32> = GucSetting::<i32>::new(1800);
+/// Search with each memory's conversation context (the message before it).
+pub static SEARCH_CONTEXT: GucSetting<bool> = GucSetting::<bool>::new(true);
+/// Share of its best conversation neighbour's score a search hit gains.
+pub static SEARCH_NEIGHBORS: GucSetting<f64> = GucSetting::<f64>::new(0.3);
+/// Match date expressions of the query against the memories' time.
+pub static SEARCH_TIME: GucSetting<bool> = GucSetting::<bool>::new(true);
 
 /// Half-life of search-score decay, an interval such as '30 days'; empty: off.
 pub static DECAY_HALF_LIFE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
@@ -100,6 +110,42 @@ pub fn text(setting: &GucSetting<Option<CString>>) -> Option<String> {
 }
 
 pub fn init() {
+    GucRegistry::define_int_guc(
+        c"memory.conversation_window",
+        c"Seconds within which a memory added to the same scope continues the conversation of the previous one.",
+        c"A continuing message is searched with the one before it (context) and lends its neighbours part of its score; 0 links only messages of one add call or one run_id.",
+        &CONVERSATION_WINDOW_S,
+        0,
+        i32::MAX,
+        GucContext::Userset,
+        GucFlags::UNIT_S,
+    );
+    GucRegistry::define_bool_guc(
+        c"memory.search_context",
+        c"Search each memory together with the message said before it in its conversation.",
+        c"",
+        &SEARCH_CONTEXT,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_float_guc(
+        c"memory.search_neighbors",
+        c"Share of the best score of its conversation neighbours that a search hit gains; 0 turns neighbour expansion off.",
+        c"",
+        &SEARCH_NEIGHBORS,
+        0.0,
+        1.0,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"memory.search_time",
+        c"Match date expressions in search queries (\"in May 2023\", \"last week\") against the memories' time.",
+        c"",
+        &SEARCH_TIME,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
     let secret = GucFlags::NO_SHOW_ALL | GucFlags::SUPERUSER_ONLY;
     GucRegistry::define_string_guc(
         c"memory.current_user_id",
@@ -267,7 +313,7 @@ pub fn init() {
     );
     GucRegistry::define_string_guc(
         c"memory.fusion",
-        c"How search channels are fused: score (normalised interpolation) or rrf.",
+        c"How search channels are fused: score (standard scores per channel), max (max-scaled) or rrf.",
         c"",
         &FUSION,
         GucContext::Userset,

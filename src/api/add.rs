@@ -6,33 +6,38 @@
 //! default) the messages go through fact extraction and conflict resolution
 //! (`infer.rs`).
 
-use super::{infer, metadata_object, query_json};
+use super::{infer, metadata_object, query_json, CURRENT};
 use crate::embed;
 use crate::error::{raise, report, OrRaise};
+use crate::gucs;
 use memory_core::categories;
 use memory_core::messages::{self, Message, Scope};
 use memory_core::vector;
 use memory_core::Error;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
-use pgrx::{JsonB, PgSqlErrorCode};
+use pgrx::{JsonB, PgSqlErrorCode, Uuid};
 
 const INSERT_VERBATIM: &str = "
 WITH input AS (
-    SELECT gen_random_uuid() AS id, t.content, t.role, t.actor_id, t.norm, t.embedding, t.tags, t.ord
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $13::text[], $15::text[])
-         WITH ORDINALITY AS t(content, role, actor_id, norm, embedding, tags, ord)
+    SELECT gen_random_uuid() AS id, t.content, t.role, t.actor_id, t.norm, t.embedding, t.tags,
+           t.context, t.ord
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $13::text[], $15::text[], $17::text[])
+         WITH ORDINALITY AS t(content, role, actor_id, norm, embedding, tags, context, ord)
 ), stamped AS (
-    SELECT i.*, coalesce($10::timestamptz, clock_timestamp()) AS at
+    SELECT i.*, coalesce($10::timestamptz, clock_timestamp()) AS at,
+           coalesce(lag(i.id) OVER (ORDER BY i.ord), $16::uuid) AS context_id
     FROM input i ORDER BY i.ord
 ), ins AS (
     INSERT INTO memory.memories AS m
         (id, memory, hash, user_id, agent_id, run_id, app_id, actor_id, role, metadata,
-         memory_type, expires_at, created_at, updated_at, valid_from, embedding, embedder, categories)
+         memory_type, expires_at, created_at, updated_at, valid_from, embedding, embedder, categories,
+         context_id, context_embedding)
     SELECT s.id, s.content, md5(s.norm), $5, $6, $7, $8, s.actor_id, s.role,
            coalesce($9::jsonb, '{}'), $11, $12, s.at, s.at, s.at, s.embedding::memory.vector, $14,
-           ARRAY(SELECT jsonb_array_elements_text(s.tags::jsonb))
-    FROM stamped s
+           ARRAY(SELECT jsonb_array_elements_text(s.tags::jsonb)),
+           s.context_id, s.context::memory.vector
+    FROM stamped s ORDER BY s.ord
     RETURNING m.id, m.memory, m.actor_id, m.role, m.user_id, m.agent_id, m.run_id, m.created_at
 ), hist AS (
     INSERT INTO memory.history
@@ -47,6 +52,54 @@ SELECT jsonb_build_object(
         ORDER BY input.ord), '[]'::jsonb),
     'relations', jsonb_build_object('added_entities', '[]'::jsonb, 'deleted_entities', '[]'::jsonb))
 FROM ins JOIN input USING (id)";
+
+/// The memory a new message of `scope` follows in its conversation: the
+/// latest current memory of exactly this scope written at or before `at`
+/// (the add's "timestamp", else now), within `memory.conversation_window`,
+/// or at any time before in the same run. Summaries are never context.
+/// Returns its id and its embedding (None when it is cold).
+pub fn conversation_tail(
+    scope: &Scope,
+    at: Option<TimestampWithTimeZone>,
+) -> Option<(Uuid, Option<Vec<f32>>)> {
+    let window = gucs::CONVERSATION_WINDOW_S.get();
+    if window == 0 && scope.run_id.is_none() {
+        return None;
+    }
+    let sql = format!(
+        "SELECT m.id, m.embedding::real[] FROM memory.memories m
+         WHERE (m.user_id = $1 OR ($1::text IS NULL AND m.user_id IS NULL))
+           AND (m.agent_id = $2 OR ($2::text IS NULL AND m.agent_id IS NULL))
+           AND (m.run_id = $3 OR ($3::text IS NULL AND m.run_id IS NULL))
+           AND {CURRENT} AND m.memory_type <> 'summary'
+           AND m.created_at <= coalesce($4::timestamptz, clock_timestamp())
+           AND ($3::text IS NOT NULL
+                OR m.created_at >= coalesce($4::timestamptz, clock_timestamp())
+                                   - make_interval(secs => $5::int))
+         ORDER BY m.created_at DESC, m.seq DESC LIMIT 1"
+    );
+    Spi::connect(|c| {
+        let rows = c
+            .select(
+                &sql,
+                Some(1),
+                &[
+                    scope.user_id.clone().into(),
+                    scope.agent_id.clone().into(),
+                    scope.run_id.clone().into(),
+                    at.into(),
+                    window.into(),
+                ],
+            )
+            .or_raise();
+        rows.into_iter().next().and_then(|r| {
+            Some((
+                r.get::<Uuid>(1).or_raise()?,
+                r.get::<Vec<f32>>(2).or_raise(),
+            ))
+        })
+    })
+}
 
 fn null_messages() -> ! {
     report(
@@ -140,6 +193,20 @@ fn add_messages(
     let embedded = embed::embed(&texts);
     embed::check_scope_embedder(&scope, &embedded.embedder);
     let vectors: Vec<String> = embedded.vectors.iter().map(|v| vector::format(v)).collect();
+    // The conversation these messages continue, and each message's context
+    // vector: its own joined with that of the message said before it.
+    let tail = conversation_tail(&scope, timestamp);
+    let context_vectors: Vec<Option<String>> = (0..kept.len())
+        .map(|k| {
+            let before = match k {
+                0 => tail.as_ref().and_then(|(_, v)| v.as_deref()),
+                _ => Some(embedded.vectors[k - 1].as_slice()),
+            };
+            before
+                .and_then(|b| vector::context_vector(b, &embedded.vectors[k]))
+                .map(|v| vector::format(&v))
+        })
+        .collect();
     let args: Vec<DatumWithOid<'static>> = vec![
         contents.into(),
         roles.into(),
@@ -156,6 +223,8 @@ fn add_messages(
         vectors.into(),
         embedded.embedder.into(),
         tags.into(),
+        tail.map(|(id, _)| id).into(),
+        context_vectors.into(),
     ];
     query_json(INSERT_VERBATIM, &args).unwrap_or_else(|| JsonB(serde_json::json!({"results": []})))
 }

@@ -147,7 +147,7 @@ fn update(
             UPDATE memory.memories m
                SET memory = ${a}, hash = md5(${b}), metadata = coalesce(${c}::jsonb, m.metadata),
                    embedding = ${d}::memory.vector, embedder = ${e},
-                   tier = 'hot', embedding_half = NULL,
+                   tier = 'hot', embedding_half = NULL, context_embedding = NULL,
                    expires_at = CASE WHEN ${x}::timestamptz IS NULL THEN m.expires_at
                                      WHEN ${x}::timestamptz = 'infinity' THEN NULL
                                      ELSE ${x}::timestamptz END,
@@ -322,7 +322,7 @@ fn reembed(
             "UPDATE memory.memories m
                 SET embedding = CASE WHEN m.tier = 'hot' THEN u.v::memory.vector END,
                     embedding_half = CASE WHEN m.tier = 'cold' THEN u.v::memory.vector::memory.halfvec END,
-                    embedder = $3
+                    embedder = $3, context_embedding = NULL
              FROM unnest($1::uuid[], $2::text[]) AS u(id, v) WHERE m.id = u.id",
             &[ids.into(), vecs.into(), e.embedder.into()],
         )

@@ -757,7 +757,7 @@ fn apply(a: &Action, embedder: &str, o: &AddOptions<'_>) -> Value {
                  upd AS (
                     UPDATE memory.memories m SET memory = $2, hash = md5($3), embedding = $4::memory.vector,
                            embedder = $5, updated_at = clock_timestamp(), tier = 'hot',
-                           embedding_half = NULL,
+                           embedding_half = NULL, context_embedding = NULL,
                            categories = CASE WHEN cardinality($9::text[]) > 0 THEN $9::text[]
                                              ELSE m.categories END
                     WHERE m.id = $1 RETURNING m.*)

@@ -119,7 +119,8 @@ fn move_to_cold(ids: Vec<Uuid>, cold_after: default!(Option<Interval>, "NULL")) 
             FOR UPDATE SKIP LOCKED
          ), moved AS (
             UPDATE memory.memories m
-               SET tier = 'cold', embedding_half = m.embedding::memory.halfvec, embedding = NULL
+               SET tier = 'cold', embedding_half = m.embedding::memory.halfvec, embedding = NULL,
+                   context_embedding = NULL
               FROM due WHERE m.id = due.id
             RETURNING 1
          )

@@ -18,6 +18,7 @@ use crate::types::varvec::{VecOut, VectorOut};
 use memory_core::decay::{self, Decay};
 use memory_core::messages::Scope;
 use memory_core::rank::{self, Channels, Corpus, Fusion, Weights};
+use memory_core::timeq;
 use memory_core::Error;
 use pgrx::datum::DatumWithOid;
 use pgrx::datum::Interval;
@@ -139,7 +140,16 @@ impl QueryVector {
 /// Vector channel over one tier: (id, cosine similarity), best first. The hot
 /// tier is ordered by the f32 column (an index scan when a `memory_hnsw`
 /// index covers it), the cold one by an exact scan of the scope's f16 copies.
-fn vector_channel(q: &Query, qv: &QueryVector, tier: Tier, depth: i64) -> Vec<(Uuid, f64)> {
+fn vector_channel(
+    q: &Query,
+    qv: &QueryVector,
+    tier: Tier,
+    depth: i64,
+    context: &mut HashMap<Uuid, f64>,
+) -> Vec<(Uuid, f64)> {
+    if tier == Tier::Hot && gucs::SEARCH_CONTEXT.get() {
+        return vector_channel_with_context(q, qv, depth, context);
+    }
     let column = match tier {
         Tier::Hot => "m.embedding",
         Tier::Cold => "m.embedding_half",
@@ -179,6 +189,61 @@ fn vector_channel(q: &Query, qv: &QueryVector, tier: Tier, depth: i64) -> Vec<(U
         })
         .collect()
     })
+}
+
+/// Vector channel over the hot tier with conversation context: the
+/// candidates nearest by their own embedding and those nearest by their
+/// context embedding (the message before, joined with this one), each
+/// scored by `rank::context_similarity`. `context` receives the context
+/// similarities, for `explain`.
+fn vector_channel_with_context(
+    q: &Query,
+    qv: &QueryVector,
+    depth: i64,
+    context: &mut HashMap<Uuid, f64>,
+) -> Vec<(Uuid, f64)> {
+    let sql = format!(
+        "WITH c AS (
+            (SELECT m.id FROM memory.memories m
+             WHERE {CURRENT} AND {clause} AND m.tier = 'hot' AND m.embedder = ${n}::text
+               AND m.embedding IS NOT NULL
+             ORDER BY m.embedding OPERATOR(memory.<=>) ${v} LIMIT ${l})
+            UNION
+            (SELECT m.id FROM memory.memories m
+             WHERE {CURRENT} AND {clause} AND m.tier = 'hot' AND m.embedder = ${n}::text
+               AND m.context_embedding IS NOT NULL
+             ORDER BY m.context_embedding OPERATOR(memory.<=>) ${v} LIMIT ${l}))
+         SELECT m.id, 1 - (m.embedding OPERATOR(memory.<=>) ${v}),
+                1 - (m.context_embedding OPERATOR(memory.<=>) ${v})
+         FROM c JOIN memory.memories m ON m.id = c.id",
+        clause = q.clause,
+        v = q.next(1),
+        n = q.next(2),
+        l = q.next(3),
+    );
+    let finite = |x: Option<f64>| x.filter(|s| s.is_finite());
+    let mut out: Vec<(Uuid, f64)> = Spi::connect(|c| {
+        let rows = c
+            .select(
+                &sql,
+                None,
+                &q.with(vec![qv.arg(), qv.embedder.clone().into(), depth.into()]),
+            )
+            .or_raise();
+        rows.filter_map(|r| {
+            let id = r.get::<Uuid>(1).or_raise()?;
+            let own = finite(r.get::<f64>(2).or_raise()).unwrap_or(0.0);
+            let ctx = finite(r.get::<f64>(3).or_raise());
+            if let Some(c) = ctx {
+                context.insert(id, c);
+            }
+            Some((id, rank::context_similarity(own, ctx)))
+        })
+        .collect()
+    });
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    out.truncate(depth as usize);
+    out
 }
 
 /// Keyword channel over one tier: (id, BM25), best first. Corpus statistics
@@ -258,8 +323,22 @@ struct Hit {
     id: Uuid,
     score: f64,
     channels: Channels,
+    boosts: Boosts,
     decay: Option<decay::Parts>,
     tier: Option<String>,
+}
+
+/// What conversation context, time and neighbours added to a hit.
+#[derive(Default, Clone, Copy)]
+struct Boosts {
+    /// Similarity of the context embedding to the query.
+    context_similarity: Option<f64>,
+    /// BM25 gained from the message before.
+    context_keyword: f64,
+    /// Gained for lying in a span the query names.
+    time: f64,
+    /// Gained from the best conversation neighbour.
+    neighbors: f64,
 }
 
 /// Channel lists of one search, best first in each.
@@ -268,6 +347,70 @@ struct Lists {
     vector: Vec<(Uuid, f64)>,
     keyword: Vec<(Uuid, f64)>,
     graph: Vec<(Uuid, f64)>,
+    /// Context similarities of vector candidates that have one.
+    context: HashMap<Uuid, f64>,
+}
+
+/// One memory's place in its conversation and its day.
+#[derive(Clone, Copy)]
+struct Link {
+    context_id: Option<Uuid>,
+    /// Days since 1970-01-01 of valid_from, in the session's time zone.
+    day: i64,
+}
+
+/// How conversation context, neighbours and time take part in one search.
+struct Extras {
+    context: bool,
+    neighbors: f64,
+    spans: Vec<timeq::Span>,
+}
+
+impl Extras {
+    fn links_needed(&self) -> bool {
+        self.context || self.neighbors > 0.0 || !self.spans.is_empty()
+    }
+}
+
+/// The candidates, the memories said right before and after them, and their
+/// links, restricted to the searched set (scope, filters, current rows).
+fn links(q: &Query, ids: &[Uuid]) -> HashMap<Uuid, Link> {
+    let sql = format!(
+        "SELECT m.id, m.context_id, (m.valid_from::date - date '1970-01-01')::int8
+         FROM memory.memories m
+         WHERE {CURRENT} AND {} AND (m.id = ANY(${x}::uuid[]) OR m.context_id = ANY(${x}::uuid[])
+               OR m.id IN (SELECT c.context_id FROM memory.memories c
+                           WHERE c.id = ANY(${x}::uuid[]) AND c.context_id IS NOT NULL))",
+        q.clause,
+        x = q.next(1),
+    );
+    Spi::connect(|c| {
+        let rows = c
+            .select(&sql, None, &q.with(vec![ids.to_vec().into()]))
+            .or_raise();
+        rows.filter_map(|r| {
+            let id = r.get::<Uuid>(1).or_raise()?;
+            Some((
+                id,
+                Link {
+                    context_id: r.get::<Uuid>(2).or_raise(),
+                    day: r.get::<i64>(3).or_raise().unwrap_or(0),
+                },
+            ))
+        })
+        .collect()
+    })
+}
+
+/// Spans of the query's date expressions, when time matching is on.
+fn query_spans(text: &str) -> Vec<timeq::Span> {
+    if !gucs::SEARCH_TIME.get() {
+        return Vec::new();
+    }
+    let today = Spi::get_one::<i64>("SELECT (current_date - date '1970-01-01')::int8")
+        .or_raise()
+        .unwrap_or(0);
+    timeq::spans(text, timeq::Date::from_days(today))
 }
 
 impl Lists {
@@ -280,6 +423,7 @@ impl Lists {
             mine.extend(theirs);
             mine.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         }
+        self.context.extend(cold.context);
     }
 }
 
@@ -312,21 +456,58 @@ fn freshness(ids: &[Uuid]) -> HashMap<Uuid, (f64, i64, String)> {
     })
 }
 
-/// Fuse the channels, apply the decay and the threshold; best first, all of
-/// them (the caller cuts to top_k). `fresh` caches what the decay and
-/// `explain` read per candidate across the hot and cold rankings.
+/// Fuse the channels, add the time and neighbour boosts, apply the decay
+/// and the threshold; best first, all of them (the caller cuts to top_k).
+/// `fresh` caches what the decay and `explain` read per candidate across
+/// the hot and cold rankings.
+#[allow(clippy::too_many_arguments)]
 fn rank_lists(
+    q: &Query,
     lists: &Lists,
     w: Weights,
     how: Fusion,
+    extras: &Extras,
     decay: Option<Decay>,
     explain: bool,
     threshold: Option<f32>,
     fresh: &mut HashMap<Uuid, (f64, i64, String)>,
 ) -> Vec<Hit> {
+    let mut ids: Vec<Uuid> = lists
+        .vector
+        .iter()
+        .chain(&lists.keyword)
+        .chain(&lists.graph)
+        .map(|(id, _)| *id)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let linked = if extras.links_needed() && !ids.is_empty() {
+        links(q, &ids)
+    } else {
+        HashMap::new()
+    };
+    // Keyword context: a memory gains a share of the BM25 of the message
+    // before it (which may bring in a memory without a term of its own).
+    let mut context_keyword: HashMap<Uuid, f64> = HashMap::new();
+    let keyword: Vec<(Uuid, f64)> = if extras.context && !lists.keyword.is_empty() {
+        let bm25: HashMap<Uuid, f64> = lists.keyword.iter().copied().collect();
+        let mut scored = bm25.clone();
+        for (id, link) in &linked {
+            if let Some(before) = link.context_id.and_then(|p| bm25.get(&p)) {
+                let gain = rank::CONTEXT_KEYWORD_SHARE * before;
+                *scored.entry(*id).or_insert(0.0) += gain;
+                context_keyword.insert(*id, gain);
+            }
+        }
+        let mut v: Vec<(Uuid, f64)> = scored.into_iter().collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    } else {
+        lists.keyword.clone()
+    };
     let mut index: HashMap<Uuid, usize> = HashMap::new();
     let mut cands: Vec<(Uuid, Channels)> = Vec::new();
-    for (k, list) in [&lists.vector, &lists.keyword, &lists.graph]
+    for (k, list) in [&lists.vector, &keyword, &lists.graph]
         .into_iter()
         .enumerate()
     {
@@ -343,8 +524,58 @@ fn rank_lists(
             }
         }
     }
+    // Conversation neighbours of the candidates join them (no channel
+    // score of their own, but a neighbour's lift).
+    if extras.neighbors > 0.0 {
+        let mut extra: Vec<&Uuid> = linked.keys().filter(|id| !index.contains_key(id)).collect();
+        extra.sort();
+        for id in extra {
+            index.insert(*id, cands.len());
+            cands.push((*id, Channels::default()));
+        }
+    }
     let chans: Vec<Channels> = cands.iter().map(|(_, c)| c.clone()).collect();
-    let scores = rank::fuse(&chans, w, how);
+    let mut fused = rank::fuse(&chans, w, how);
+    let mut boosts: Vec<Boosts> = cands
+        .iter()
+        .map(|(id, _)| Boosts {
+            context_similarity: lists.context.get(id).copied(),
+            context_keyword: context_keyword.get(id).copied().unwrap_or(0.0),
+            ..Boosts::default()
+        })
+        .collect();
+    if !extras.spans.is_empty() {
+        for (i, (id, _)) in cands.iter().enumerate() {
+            let Some(day) = linked.get(id).map(|l| l.day) else {
+                continue;
+            };
+            let weight = extras
+                .spans
+                .iter()
+                .filter(|s| s.from.days() <= day && day < s.to.days())
+                .map(|s| s.weight())
+                .fold(0.0, f64::max);
+            boosts[i].time = rank::TIME_BOOST * how.unit_scale() * weight;
+            fused[i] += boosts[i].time;
+        }
+    }
+    if extras.neighbors > 0.0 {
+        let mut neighbours: Vec<Vec<usize>> = vec![Vec::new(); cands.len()];
+        for (id, link) in &linked {
+            if let (Some(&i), Some(&j)) = (
+                index.get(id),
+                link.context_id.as_ref().and_then(|p| index.get(p)),
+            ) {
+                neighbours[i].push(j);
+                neighbours[j].push(i);
+            }
+        }
+        let lift = rank::neighbour_lift(&fused, &neighbours, extras.neighbors * how.unit_scale());
+        for (i, l) in lift.into_iter().enumerate() {
+            boosts[i].neighbors = l;
+            fused[i] += l;
+        }
+    }
     if decay.is_some() || explain {
         // Only candidates not read by an earlier ranking of this search.
         let ids: Vec<Uuid> = cands
@@ -358,19 +589,22 @@ fn rank_lists(
     }
     let mut hits: Vec<Hit> = cands
         .into_iter()
-        .zip(scores)
-        .map(|((id, channels), relevance)| {
-            let f = fresh.get(&id);
+        .zip(fused)
+        .zip(boosts)
+        .map(|(((id, channels), f), boosts)| {
+            let relevance = how.unit(f);
+            let fr = fresh.get(&id);
             let parts = decay.map(|d| {
-                let (age, uses) = f.map_or((0.0, 0), |f| (f.0, f.1));
+                let (age, uses) = fr.map_or((0.0, 0), |f| (f.0, f.1));
                 d.apply(relevance, age, uses)
             });
             Hit {
                 id,
                 score: parts.map_or(relevance, |p| p.score),
                 channels,
+                boosts,
                 decay: parts,
-                tier: f.map(|f| f.2.clone()),
+                tier: fr.map(|f| f.2.clone()),
             }
         })
         .filter(|h| threshold.is_none_or(|t| h.score >= t as f64))
@@ -459,7 +693,7 @@ fn run_search(
     let how = Fusion::parse(&how_name).unwrap_or_else(|| {
         raise(
             Error::invalid_parameter(format!("unknown fusion \"{how_name}\""))
-                .hint("Use score or rrf."),
+                .hint("Use score, max or rrf."),
         )
     });
     if w.vector + w.keyword <= 0.0 {
@@ -470,18 +704,27 @@ fn run_search(
     }
     let decay = decay_settings(o.decay_half_life);
     let depth = channel_depth(o.top_k);
+    let extras = Extras {
+        context: gucs::SEARCH_CONTEXT.get(),
+        neighbors: gucs::SEARCH_NEIGHBORS.get(),
+        spans: query_spans(text),
+    };
     let qv = (w.vector > 0.0).then(|| QueryVector::of(&q, text));
-    let tier_lists = |tier: Tier| Lists {
-        vector: qv
-            .as_ref()
-            .map(|v| vector_channel(&q, v, tier, depth))
-            .unwrap_or_default(),
-        keyword: if w.keyword > 0.0 {
-            keyword_channel(&q, text, tier, depth)
-        } else {
-            Vec::new()
-        },
-        graph: Vec::new(),
+    let tier_lists = |tier: Tier| {
+        let mut context = HashMap::new();
+        Lists {
+            vector: qv
+                .as_ref()
+                .map(|v| vector_channel(&q, v, tier, depth, &mut context))
+                .unwrap_or_default(),
+            keyword: if w.keyword > 0.0 {
+                keyword_channel(&q, text, tier, depth)
+            } else {
+                Vec::new()
+            },
+            graph: Vec::new(),
+            context,
+        }
     };
     // The hot tier first; the cold one only when asked or when the hot one
     // cannot fill top_k above the threshold.
@@ -494,7 +737,17 @@ fn run_search(
         Vec::new()
     };
     let mut fresh = HashMap::new();
-    let mut hits = rank_lists(&lists, w, how, decay, o.explain, o.threshold, &mut fresh);
+    let mut hits = rank_lists(
+        &q,
+        &lists,
+        w,
+        how,
+        &extras,
+        decay,
+        o.explain,
+        o.threshold,
+        &mut fresh,
+    );
     // A hot hit counts as an answer when it shares a term with the query, is
     // linked by the graph, or is similar enough to it; fused scores alone
     // cannot tell, since they are normalised to the best candidate present.
@@ -511,7 +764,17 @@ fn run_search(
         let cold = tier_lists(Tier::Cold);
         if !cold.vector.is_empty() || !cold.keyword.is_empty() {
             lists.merge(cold);
-            hits = rank_lists(&lists, w, how, decay, o.explain, o.threshold, &mut fresh);
+            hits = rank_lists(
+                &q,
+                &lists,
+                w,
+                how,
+                &extras,
+                decay,
+                o.explain,
+                o.threshold,
+                &mut fresh,
+            );
         }
     }
     hits.truncate(o.top_k as usize);
@@ -573,8 +836,11 @@ fn explain_json(h: &Hit) -> Value {
         Some((s, r)) => json!({"rank": r, "score": s}),
         None => Value::Null,
     };
+    let b = &h.boosts;
     let mut out = json!({"vector": part(h.channels.vector), "keyword": part(h.channels.keyword),
-           "graph": part(h.channels.graph), "tier": h.tier});
+           "graph": part(h.channels.graph), "tier": h.tier,
+           "context": {"vector": b.context_similarity, "keyword": b.context_keyword},
+           "time": b.time, "neighbors": b.neighbors});
     if let Some(d) = h.decay {
         out["decay"] = json!({"relevance": d.relevance, "age_days": d.age_days,
                               "access_count": d.access_count, "recency": d.recency,

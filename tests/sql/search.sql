@@ -114,7 +114,8 @@ SELECT memory FROM memory.search_rows('pets', user_id => 'sam', top_k => 1, fusi
 SELECT (explain ? 'vector') AND (explain ? 'keyword') AS explained
 FROM memory.search_rows('cats Mochi', user_id => 'sam', top_k => 1, explain => true);
 -- threshold is in units of score
-SELECT count(*) AS above_threshold FROM memory.search_rows('cats', user_id => 'sam', top_k => 10, threshold => 0.99);
+SELECT count(*) AS above_threshold FROM memory.search_rows('cats', user_id => 'sam', top_k => 10,
+    threshold => (SELECT max(score) - 1e-4 FROM memory.search_rows('cats', user_id => 'sam', top_k => 10))::real);
 SELECT count(*) = 10 AS without_threshold FROM memory.search_rows('cats', user_id => 'sam', top_k => 10);
 -- searches bump access statistics
 SELECT access_count > 0 AS accessed, last_accessed_at IS NOT NULL AS stamped
@@ -159,7 +160,7 @@ SELECT memory.search('cats');
 SELECT sqlstate_of($$SELECT memory.search('', user_id => 'sam')$$);
 SELECT sqlstate_of($$SELECT memory.search(NULL, user_id => 'sam')$$);
 SELECT sqlstate_of($$SELECT memory.search('cats', user_id => 'sam', top_k => 0)$$);
-SELECT sqlstate_of($$SELECT memory.search('cats', user_id => 'sam', fusion => 'max')$$);
+SELECT sqlstate_of($$SELECT memory.search('cats', user_id => 'sam', fusion => 'median')$$);
 SELECT sqlstate_of($$SELECT memory.search('cats', user_id => 'sam', vector_weight => 2)$$);
 SELECT sqlstate_of($$SELECT memory.search('cats', user_id => 'sam', vector_weight => 0, keyword_weight => 0)$$);
 SELECT sqlstate_of($$SELECT memory.search('cats', user_id => 'sam', filters => '{"colour": "red"}')$$);

@@ -14,6 +14,7 @@ pub mod llm;
 pub mod messages;
 pub mod rank;
 pub mod text;
+pub mod timeq;
 pub mod vector;
 
 pub use error::{Error, Kind, Result};

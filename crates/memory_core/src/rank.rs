@@ -7,13 +7,28 @@
 //! (the scope after filters), so one tenant's vocabulary never weighs
 //! another's.
 //!
-//! Fusion (`score`, the default): each channel's scores are scaled as
-//! (s − lo) / (hi − lo), hi being the channel's best score among its
-//! candidates and lo = min(0, its worst). The channel's best match gets 1,
-//! and uniformly weak matches stay weak instead of being stretched over
-//! [0, 1] as plain min-max would. A candidate a channel did not return gets 0
-//! there. The fused score is the weighted mean, so it lies in [0, 1].
-//! `rrf` is reciprocal rank fusion, Σ w / (60 + rank), rescaled to [0, 1].
+//! Fusion (`score`, the default) is calibrated: each channel's scores become
+//! standard scores over the candidates that channel returned, z = (s − mean)
+//! / sd, so a channel counts by how far a candidate stands out from the rest
+//! of its list, not by its raw units (cosines crowd into a narrow band,
+//! BM25 spreads wide). A candidate a channel did not return gets that
+//! channel's lowest z; a channel whose scores are all equal counts as 1 for
+//! its candidates and 0 for the others. The fused value is the weighted mean
+//! of the z's, later raised by the time and neighbour boosts (`boosted`) and
+//! mapped to (0, 1) by the logistic function (`unit`): 0.5 is an average
+//! candidate.
+//! `max` (the fusion before LoCoMo) scales each channel as (s − lo) / (hi −
+//! lo), hi its best score, lo = min(0, its worst), and takes the weighted
+//! mean in [0, 1]: on long real conversations it lets the keyword channel's
+//! spread drown the vector channel. `rrf` is reciprocal rank fusion, Σ w /
+//! (60 + rank), rescaled to [0, 1].
+//!
+//! Boosts after fusion (design §7): a memory whose time lies in a span the
+//! query names ("on 3 June 2023", see `timeq`) gains `TIME_BOOST` × the
+//! span's weight; then each memory gains `share` × (the best fused score of
+//! its conversation neighbours − the lowest score), so evidence spread over
+//! adjacent turns comes back together. Boosts are in z units; for `max` and
+//! `rrf` they are scaled by `Fusion::unit_scale`.
 
 pub const K1: f64 = 1.2;
 pub const B: f64 = 0.75;
@@ -46,9 +61,19 @@ pub fn bm25(corpus: Corpus, dfs: &[f64], doc_len: f64, tfs: &[f64]) -> f64 {
         .sum()
 }
 
+/// What a memory in a span the query names gains, per unit of span weight.
+pub const TIME_BOOST: f64 = 2.0;
+/// Share of the BM25 score of the message before it that a memory's
+/// keyword score gains (its conversation context).
+pub const CONTEXT_KEYWORD_SHARE: f64 = 0.3;
+/// Weight of the context embedding (the message before, joined with this
+/// one) in a memory's vector score, when it has one.
+pub const CONTEXT_VECTOR_SHARE: f64 = 0.5;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fusion {
     Score,
+    Max,
     Rrf,
 }
 
@@ -56,10 +81,52 @@ impl Fusion {
     pub fn parse(s: &str) -> Option<Fusion> {
         match s {
             "score" => Some(Fusion::Score),
+            "max" => Some(Fusion::Max),
             "rrf" => Some(Fusion::Rrf),
             _ => None,
         }
     }
+    /// Boosts are in z units (about one standard deviation of a channel);
+    /// the [0, 1] fusions get them scaled to their own spread.
+    pub fn unit_scale(self) -> f64 {
+        match self {
+            Fusion::Score => 1.0,
+            Fusion::Max => 0.2,
+            Fusion::Rrf => 0.1,
+        }
+    }
+    /// The final score in [0, 1].
+    pub fn unit(self, fused: f64) -> f64 {
+        match self {
+            Fusion::Score => 1.0 / (1.0 + (-fused).exp()),
+            Fusion::Max | Fusion::Rrf => fused.clamp(0.0, 1.0),
+        }
+    }
+}
+
+/// A memory's vector score from its own similarity and, when it has a
+/// conversation context, the similarity of the context embedding.
+pub fn context_similarity(own: f64, context: Option<f64>) -> f64 {
+    match context {
+        Some(c) => (1.0 - CONTEXT_VECTOR_SHARE) * own + CONTEXT_VECTOR_SHARE * c,
+        None => own,
+    }
+}
+
+/// Neighbour lift of each candidate: `share` × (the best fused score among
+/// its neighbours − the lowest fused score of all). `neighbours[i]` are
+/// indices into `fused`.
+pub fn neighbour_lift(fused: &[f64], neighbours: &[Vec<usize>], share: f64) -> Vec<f64> {
+    let floor = fused.iter().copied().fold(f64::INFINITY, f64::min);
+    neighbours
+        .iter()
+        .map(|ns| {
+            ns.iter()
+                .filter_map(|&j| fused.get(j))
+                .map(|s| share * (s - floor))
+                .fold(0.0, f64::max)
+        })
+        .collect()
 }
 
 /// One candidate's standing in each channel (None: not returned by it).
@@ -118,6 +185,31 @@ pub fn fuse(cands: &[Channels], w: Weights, how: Fusion) -> Vec<f64> {
                 .collect()
         }
         Fusion::Score => {
+            let stats: Vec<Option<(f64, f64, f64)>> = (0..3)
+                .map(|k| standard(cands.iter().filter_map(|c| c.parts()[k].map(|(s, _)| s))))
+                .collect();
+            cands
+                .iter()
+                .map(|c| {
+                    let sum: f64 = c
+                        .parts()
+                        .iter()
+                        .zip(&w)
+                        .zip(&stats)
+                        .map(|((p, wk), st)| match (p, st) {
+                            (_, None) => 0.0,
+                            (Some((s, _)), Some((mean, sd, _))) if *sd > 0.0 => {
+                                wk * (s - mean) / sd
+                            }
+                            (Some(_), Some(_)) => *wk,
+                            (None, Some((_, _, low))) => wk * low,
+                        })
+                        .sum();
+                    sum / total
+                })
+                .collect()
+        }
+        Fusion::Max => {
             let scales: Vec<(f64, f64)> = (0..3)
                 .map(|k| scale(cands.iter().filter_map(|c| c.parts()[k].map(|(s, _)| s))))
                 .collect();
@@ -136,6 +228,23 @@ pub fn fuse(cands: &[Channels], w: Weights, how: Fusion) -> Vec<f64> {
                 .collect()
         }
     }
+}
+
+/// (mean, sd, the z of an absent candidate) of a channel's scores; None
+/// when it returned nothing. With sd 0 the absent get 0 (the present 1).
+fn standard(scores: impl Iterator<Item = f64>) -> Option<(f64, f64, f64)> {
+    let xs: Vec<f64> = scores.collect();
+    if xs.is_empty() {
+        return None;
+    }
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let sd = (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+    if sd <= 1e-12 {
+        return Some((mean, 0.0, 0.0));
+    }
+    let low = xs.iter().copied().fold(f64::INFINITY, f64::min);
+    Some((mean, sd, (low - mean) / sd))
 }
 
 /// (lo, hi) of a channel: hi its best score, lo = min(0, its worst).
@@ -216,7 +325,7 @@ mod tests {
             cand(Some((0.5, 2)), None),
             cand(None, Some((4.0, 2))),
         ];
-        let s = fuse(&c, w, Fusion::Score);
+        let s = fuse(&c, w, Fusion::Max);
         assert!((s[0] - 1.0).abs() < 1e-12);
         assert!(s.iter().all(|x| (0.0..=1.0).contains(x)));
         assert!(s[1] > 0.0 && s[2] > 0.0);
@@ -232,14 +341,14 @@ mod tests {
             graph: 0.0,
         };
         let c = vec![cand(Some((0.2, 1)), None), cand(Some((0.1, 2)), None)];
-        let s = fuse(&c, w, Fusion::Score);
+        let s = fuse(&c, w, Fusion::Max);
         assert!((s[0] - 1.0).abs() < 1e-12, "the best still leads");
         assert!(
             (s[1] - 0.5).abs() < 1e-12,
             "scaled from 0, not stretched from 0.1"
         );
         let neg = vec![cand(Some((-0.3, 1)), None), cand(Some((0.6, 2)), None)];
-        let s = fuse(&neg, w, Fusion::Score);
+        let s = fuse(&neg, w, Fusion::Max);
         assert!(s[0] < s[1]);
     }
 
@@ -252,7 +361,7 @@ mod tests {
                 keyword: 0.5,
                 graph: 0.0,
             },
-            Fusion::Score,
+            Fusion::Max,
         );
         assert_eq!(only_vector, vec![1.0], "an empty channel drops out");
         let c = vec![cand(Some((0.9, 1)), None), cand(None, Some((5.0, 1)))];
@@ -263,7 +372,7 @@ mod tests {
                 keyword: 0.1,
                 graph: 0.0,
             },
-            Fusion::Score,
+            Fusion::Max,
         );
         assert!(v[0] > v[1]);
         let k = fuse(
@@ -273,7 +382,7 @@ mod tests {
                 keyword: 0.9,
                 graph: 0.0,
             },
-            Fusion::Score,
+            Fusion::Max,
         );
         assert!(k[1] > k[0]);
         assert_eq!(
@@ -284,7 +393,7 @@ mod tests {
                     keyword: 0.0,
                     graph: 0.0,
                 },
-                Fusion::Score
+                Fusion::Max
             ),
             vec![0.0, 0.0]
         );
@@ -300,12 +409,12 @@ mod tests {
         let mut linked = cand(Some((0.5, 2)), None);
         linked.graph = Some((1.0, 1));
         let c = vec![cand(Some((0.9, 1)), Some((3.0, 1))), linked];
-        let s = fuse(&c, w, Fusion::Score);
+        let s = fuse(&c, w, Fusion::Max);
         assert!((s[0] - 0.8).abs() < 1e-9, "{s:?}");
         assert!((s[1] - (0.6 * 0.5 / 0.9 + 0.2)).abs() < 1e-9, "{s:?}");
         // no graph hits: the weights of the other two are used alone
         let c = vec![cand(Some((0.9, 1)), Some((3.0, 1)))];
-        assert!((fuse(&c, w, Fusion::Score)[0] - 1.0).abs() < 1e-9);
+        assert!((fuse(&c, w, Fusion::Max)[0] - 1.0).abs() < 1e-9);
     }
 
     #[test]
@@ -324,5 +433,86 @@ mod tests {
         assert!((s[1] - (1.0 / 62.0) / (2.0 / 61.0)).abs() < 1e-12);
         assert_eq!(Fusion::parse("rrf"), Some(Fusion::Rrf));
         assert_eq!(Fusion::parse("x"), None);
+    }
+
+    #[test]
+    fn calibrated_fusion_uses_standard_scores() {
+        let w = Weights {
+            vector: 0.5,
+            keyword: 0.5,
+            graph: 0.0,
+        };
+        // vector cosines crowd together, BM25 spreads: a candidate that
+        // stands out in the vector list is not drowned by keyword units
+        let c = vec![
+            cand(Some((0.62, 1)), Some((2.0, 3))),
+            cand(Some((0.50, 2)), Some((9.0, 1))),
+            cand(Some((0.49, 3)), Some((8.0, 2))),
+            cand(Some((0.48, 4)), None),
+        ];
+        let s = fuse(&c, w, Fusion::Score);
+        let max = fuse(&c, w, Fusion::Max);
+        assert!(s[0] > s[2], "{s:?}");
+        assert!(
+            max[0] < max[2],
+            "the max-scaled fusion ranks by BM25: {max:?}"
+        );
+        // z of the vector channel: mean 0.5225, sd over the four
+        let xs = [0.62f64, 0.50, 0.49, 0.48];
+        let mean = xs.iter().sum::<f64>() / 4.0;
+        let sd = (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 4.0).sqrt();
+        let ks = [2.0f64, 9.0, 8.0];
+        let kmean = ks.iter().sum::<f64>() / 3.0;
+        let ksd = (ks.iter().map(|x| (x - kmean).powi(2)).sum::<f64>() / 3.0).sqrt();
+        let low = (2.0 - kmean) / ksd;
+        let want3 = 0.5 * (0.48 - mean) / sd + 0.5 * low;
+        assert!(
+            (s[3] - want3).abs() < 1e-9,
+            "absent: the channel's lowest z"
+        );
+        // unit maps to (0, 1), increasing, 0.5 at the mean
+        assert!((Fusion::Score.unit(0.0) - 0.5).abs() < 1e-12);
+        assert!(Fusion::Score.unit(2.0) > Fusion::Score.unit(1.0));
+        assert!(Fusion::Score.unit(-40.0) >= 0.0 && Fusion::Score.unit(40.0) <= 1.0);
+        assert_eq!(Fusion::parse("max"), Some(Fusion::Max));
+    }
+
+    #[test]
+    fn calibrated_fusion_with_equal_scores_counts_presence() {
+        let w = Weights {
+            vector: 0.0,
+            keyword: 0.5,
+            graph: 0.5,
+        };
+        let mut a = cand(None, Some((3.0, 1)));
+        a.graph = Some((1.0, 1));
+        let b = cand(None, Some((1.0, 2)));
+        let s = fuse(&[a, b], w, Fusion::Score);
+        assert!(s[0] > s[1]);
+        assert!((s[0] - 0.5 * (1.0 + 1.0)).abs() < 1e-9, "{s:?}");
+        assert!((s[1] - 0.5 * -1.0).abs() < 1e-9, "{s:?}");
+        let one = fuse(&[cand(Some((0.3, 1)), None)], w, Fusion::Score);
+        assert!(one[0].is_finite());
+    }
+
+    #[test]
+    fn neighbours_lend_part_of_their_score() {
+        let fused = [2.0, 0.5, -1.0, 0.0];
+        let nb = vec![vec![1], vec![0, 2], vec![1, 3], vec![]];
+        let lift = neighbour_lift(&fused, &nb, 0.5);
+        assert_eq!(lift[0], 0.5 * (0.5 + 1.0));
+        assert_eq!(lift[1], 0.5 * (2.0 + 1.0), "the best neighbour counts");
+        assert_eq!(lift[2], 0.5 * (0.5 + 1.0));
+        assert_eq!(lift[3], 0.0, "no neighbour, no lift");
+        assert!(neighbour_lift(&fused, &nb, 0.0).iter().all(|x| *x == 0.0));
+    }
+
+    #[test]
+    fn context_similarity_blends_when_there_is_context() {
+        assert_eq!(context_similarity(0.4, None), 0.4);
+        let s = context_similarity(0.2, Some(0.6));
+        assert!(
+            (s - (0.2 * (1.0 - CONTEXT_VECTOR_SHARE) + 0.6 * CONTEXT_VECTOR_SHARE)).abs() < 1e-12
+        );
     }
 }

@@ -483,6 +483,19 @@ pub fn normalize(a: &[f32]) -> Vec<f32> {
     a.iter().map(|&x| (x as f64 / n) as f32).collect()
 }
 
+/// The context vector of a message: the normalised sum of the embedding of
+/// the message said before it and its own (both unit vectors from one
+/// embedder), so its cosine to a query blends the two. None when the
+/// dimensions differ or the sum vanishes.
+pub fn context_vector(before: &[f32], own: &[f32]) -> Option<Vec<f32>> {
+    if before.len() != own.len() || own.is_empty() {
+        return None;
+    }
+    let sum: Vec<f32> = before.iter().zip(own).map(|(a, b)| a + b).collect();
+    let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt();
+    (norm > 1e-6 && norm.is_finite()).then(|| sum.iter().map(|x| x / norm).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -636,5 +649,16 @@ mod tests {
         assert!(cosine_distance(&[1.0, 0.0], &[1.0, 0.0]).abs() < 1e-12);
         assert!((cosine_distance(&[1.0, 0.0], &[-1.0, 0.0]) - 2.0).abs() < 1e-12);
         assert_eq!(normalize(&[3.0, 4.0]), vec![0.6, 0.8]);
+    }
+
+    #[test]
+    fn context_vectors_are_unit_blends() {
+        let a = [1.0f32, 0.0];
+        let b = [0.0f32, 1.0];
+        let c = context_vector(&a, &b).unwrap();
+        let h = std::f32::consts::FRAC_1_SQRT_2;
+        assert!((c[0] - h).abs() < 1e-6 && (c[1] - h).abs() < 1e-6);
+        assert!(context_vector(&a, &[1.0, 0.0, 0.0]).is_none());
+        assert!(context_vector(&a, &[-1.0, 0.0]).is_none());
     }
 }
