@@ -490,7 +490,7 @@ mod tests {
         let s = fuse(&[a, b], w, Fusion::Score);
         assert!(s[0] > s[1]);
         assert!((s[0] - 0.5 * (1.0 + 1.0)).abs() < 1e-9, "{s:?}");
-        assert!((s[1] - 0.5 * -1.0).abs() < 1e-9, "{s:?}");
+        assert!((s[1] + 0.5).abs() < 1e-9, "{s:?}");
         let one = fuse(&[cand(Some((0.3, 1)), None)], w, Fusion::Score);
         assert!(one[0].is_finite());
     }
