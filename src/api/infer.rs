@@ -14,7 +14,7 @@
 //!   and decide again. After `ROUNDS` such rounds the decision is made under
 //!   the lock, so a busy scope still makes progress.
 
-use super::{graph, scope_sql, CURRENT};
+use super::{add, graph, scope_sql, CURRENT};
 use crate::embed::{self, Embedded};
 use crate::error::{raise, report, OrRaise};
 use crate::gucs;
@@ -594,9 +594,29 @@ pub fn add_inferred(msgs: Vec<Message>, o: AddOptions<'_>) -> JsonB {
     out
 }
 
+/// Facts a named speaker said who is not the scope's user ("Caroline" in a
+/// conversation stored for another user_id) keep the speaker's name.
+fn name_speakers(facts: &mut [NewFact], scope: &Scope) {
+    for f in facts.iter_mut() {
+        let Some(name) = f.actor_id.as_deref() else {
+            continue;
+        };
+        let is_user = scope
+            .user_id
+            .as_deref()
+            .is_some_and(|u| u.eq_ignore_ascii_case(name.trim()));
+        if f.role == "user" && !is_user {
+            f.text = extract::attributed(name, &f.text);
+        }
+    }
+}
+
 fn add_facts(msgs: &[Message], o: &AddOptions<'_>) -> JsonB {
     let provider = llm::provider();
-    let facts = extract_facts(msgs, o.prompt, &o.categories);
+    let mut facts = extract_facts(msgs, o.prompt, &o.categories);
+    if provider == Provider::Builtin {
+        name_speakers(&mut facts, &o.scope);
+    }
     if facts.is_empty() {
         return JsonB(empty_result());
     }
@@ -624,7 +644,30 @@ fn add_facts(msgs: &[Message], o: &AddOptions<'_>) -> JsonB {
 /// the memories written: edges of rewritten or deleted memories end, the
 /// new texts' edges are drawn.
 fn finish(actions: &[Action], embedder: &str, o: &AddOptions<'_>, with_graph: bool) -> JsonB {
-    let results: Vec<Value> = actions.iter().map(|a| apply(a, embedder, o)).collect();
+    // New facts continue the scope's conversation, in the order they were
+    // said: each follows the one before it (the first, the scope's latest
+    // memory within memory.conversation_window), as verbatim messages do.
+    let mut before = if with_graph {
+        add::conversation_tail(&o.scope, o.timestamp)
+    } else {
+        None
+    };
+    let results: Vec<Value> = actions
+        .iter()
+        .map(|a| match a {
+            Action::Add { id, w, .. } if with_graph => {
+                let context = before.take().map(|(prev, v)| {
+                    let cv = v
+                        .and_then(|v| vector::context_vector(&v, &w.embedding))
+                        .map(|c| vector::format(&c));
+                    (prev, cv)
+                });
+                before = Some((*id, Some(w.embedding.clone())));
+                apply(a, embedder, o, context)
+            }
+            _ => apply(a, embedder, o, None),
+        })
+        .collect();
     let mut out = empty_result();
     out["results"] = Value::Array(results);
     if with_graph {
@@ -709,7 +752,14 @@ fn add_summary(msgs: &[Message], o: &AddOptions<'_>) -> JsonB {
     finish(&actions, &embedder, o, false)
 }
 
-fn apply(a: &Action, embedder: &str, o: &AddOptions<'_>) -> Value {
+/// Write one action; `context` is the conversation link of an added fact
+/// (the memory before it, and its context vector).
+fn apply(
+    a: &Action,
+    embedder: &str,
+    o: &AddOptions<'_>,
+    context: Option<(Uuid, Option<String>)>,
+) -> Value {
     match a {
         Action::Add { id, w, reason } => {
             let args: Vec<DatumWithOid<'static>> = vec![
@@ -730,15 +780,18 @@ fn apply(a: &Action, embedder: &str, o: &AddOptions<'_>) -> Value {
                 embedder.to_string().into(),
                 reason.clone().into(),
                 w.categories.clone().into(),
+                context.as_ref().map(|c| c.0).into(),
+                context.and_then(|c| c.1).into(),
             ];
             Spi::run_with_args(
                 "WITH ins AS (
                     INSERT INTO memory.memories AS m
                         (id, memory, hash, user_id, agent_id, run_id, app_id, actor_id, role, metadata,
                          memory_type, expires_at, created_at, updated_at, valid_from, embedding, embedder,
-                         categories)
+                         categories, context_id, context_embedding)
                     SELECT $1, $2, md5($3), $4, $5, $6, $7, $8, $9, coalesce($10::jsonb, '{}'), $11, $12,
-                           t.at, t.at, t.at, $14::memory.vector, $15, $17::text[]
+                           t.at, t.at, t.at, $14::memory.vector, $15, $17::text[], $18::uuid,
+                           $19::memory.vector
                     FROM (SELECT coalesce($13::timestamptz, clock_timestamp()) AS at) t
                     RETURNING m.*)
                  INSERT INTO memory.history

@@ -737,17 +737,20 @@ fn run_search(
         Vec::new()
     };
     let mut fresh = HashMap::new();
-    let mut hits = rank_lists(
-        &q,
-        &lists,
-        w,
-        how,
-        &extras,
-        decay,
-        o.explain,
-        o.threshold,
-        &mut fresh,
-    );
+    let rank = |lists: &Lists, fresh: &mut HashMap<Uuid, (f64, i64, String)>| {
+        rank_lists(
+            &q,
+            lists,
+            w,
+            how,
+            &extras,
+            decay,
+            o.explain,
+            o.threshold,
+            fresh,
+        )
+    };
+    let mut hits = rank(&lists, &mut fresh);
     // A hot hit counts as an answer when it shares a term with the query, is
     // linked by the graph, or is similar enough to it; fused scores alone
     // cannot tell, since they are normalised to the best candidate present.
@@ -764,17 +767,7 @@ fn run_search(
         let cold = tier_lists(Tier::Cold);
         if !cold.vector.is_empty() || !cold.keyword.is_empty() {
             lists.merge(cold);
-            hits = rank_lists(
-                &q,
-                &lists,
-                w,
-                how,
-                &extras,
-                decay,
-                o.explain,
-                o.threshold,
-                &mut fresh,
-            );
+            hits = rank(&lists, &mut fresh);
         }
     }
     hits.truncate(o.top_k as usize);

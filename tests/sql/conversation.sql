@@ -102,3 +102,18 @@ SELECT context_id IS NOT NULL AS linked, context_embedding IS NULL AS no_context
 FROM memory.memories WHERE user_id = 'conv' AND metadata->>'n' = '7';
 
 SELECT memory.delete_all(user_id => 'conv') > 0 AS cleaned;
+
+-- Inferred facts: a named speaker who is not the scope's user keeps the
+-- name, so two speakers' facts never overwrite each other, and the facts of
+-- consecutive turns are linked like the messages they came from.
+SELECT memory.add('[{"role": "user", "content": "I live in Lisbon now.", "name": "Sam"}]'::jsonb,
+                  user_id => 'chat', "timestamp" => '2024-03-01 10:00+00')->'results'->0->>'memory' AS sam;
+SELECT memory.add('[{"role": "user", "content": "I live in Porto.", "name": "Ana"}]'::jsonb,
+                  user_id => 'chat', "timestamp" => '2024-03-01 10:01+00')->'results'->0->>'event' AS ana_adds;
+SELECT m.memory, p.memory AS follows FROM memory.memories m
+LEFT JOIN memory.memories p ON p.id = m.context_id
+WHERE m.user_id = 'chat' AND m.valid_to IS NULL ORDER BY m.created_at;
+-- the scope's own user keeps Mem0's form
+SELECT memory.add('[{"role": "user", "content": "I am vegetarian.", "name": "chat"}]'::jsonb,
+                  user_id => 'chat')->'results'->0->>'memory' AS own_fact;
+SELECT memory.delete_all(user_id => 'chat') AS cleaned;

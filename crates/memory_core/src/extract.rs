@@ -714,8 +714,45 @@ fn conjugate_first(rest: &str) -> String {
     }
 }
 
-/// Is the sentence about someone close to the user ("My sister …")?
+/// A fact said by a named speaker who is not the scope's user, as stored:
+/// `"<name>: <fact>"` ("Caroline: Went to a support group yesterday"), so it
+/// keeps who it is about and never conflicts with another speaker's facts.
+pub fn attributed(name: &str, fact: &str) -> String {
+    let name = name.trim();
+    if name.is_empty() || speaker_of(fact).is_some() {
+        return fact.to_string();
+    }
+    format!("{name}: {fact}")
+}
+
+/// The speaker prefix of an attributed fact and the rest: `("Caroline",
+/// "Lives in Paris")` for "Caroline: Lives in Paris". A prefix is at most
+/// three words of letters (a name), not a sentence ending in a colon.
+pub fn speaker_of(fact: &str) -> Option<(&str, &str)> {
+    let (name, rest) = fact.split_once(": ")?;
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let is_name = !words.is_empty()
+        && words.len() <= 3
+        && words.iter().all(|w| {
+            w.chars().next().is_some_and(char::is_uppercase)
+                && w.chars()
+                    .all(|c| c.is_alphabetic() || c == '-' || c == '\'' || c == '.')
+        });
+    (is_name && !rest.trim().is_empty()).then_some((name, rest))
+}
+
+/// Is the sentence about someone close to the user ("My sister …")? For an
+/// attributed fact, the speaker ("caroline", "caroline/sister").
 pub fn subject_of(fact_text: &str) -> String {
+    if let Some((name, rest)) = speaker_of(fact_text) {
+        let inner = subject_of(rest);
+        let name = name.to_lowercase();
+        return if inner == "user" {
+            name
+        } else {
+            format!("{name}/{inner}")
+        };
+    }
     let lower = fact_text.to_lowercase();
     let first = lower
         .trim_start_matches("my ")
@@ -948,5 +985,27 @@ mod tests {
             "user",
             "pets are the user's"
         );
+    }
+
+    #[test]
+    fn facts_of_named_speakers_keep_the_speaker() {
+        assert_eq!(
+            attributed("Caroline", "Went to a support group yesterday"),
+            "Caroline: Went to a support group yesterday"
+        );
+        assert_eq!(
+            attributed("Caroline", "Caroline: Lives in Paris"),
+            "Caroline: Lives in Paris",
+            "never twice"
+        );
+        assert_eq!(attributed(" ", "Lives in Paris"), "Lives in Paris");
+        assert_eq!(subject_of("Caroline: Lives in Paris"), "caroline");
+        assert_eq!(
+            subject_of("Caroline: Sister lives in Berlin"),
+            "caroline/sister"
+        );
+        assert_eq!(subject_of("Lives in Paris"), "user");
+        assert!(speaker_of("Note to self: buy milk").is_none());
+        assert!(speaker_of("Reminder: call mom").is_some_and(|(n, _)| n == "Reminder"));
     }
 }
