@@ -481,11 +481,24 @@ fn rank_lists(
         .collect();
     ids.sort();
     ids.dedup();
-    let linked = if extras.links_needed() && !ids.is_empty() {
+    let mut linked = if extras.links_needed() && !ids.is_empty() {
         links(q, &ids)
     } else {
         HashMap::new()
     };
+    // Neighbours two turns away: the links of the adjacent memories found.
+    if extras.neighbors > 0.0 {
+        let more: Vec<Uuid> = linked
+            .keys()
+            .filter(|id| ids.binary_search(id).is_err())
+            .copied()
+            .collect();
+        if !more.is_empty() {
+            for (id, link) in links(q, &more) {
+                linked.entry(id).or_insert(link);
+            }
+        }
+    }
     // Keyword context: a memory gains a share of the BM25 of the message
     // before it (which may bring in a memory without a term of its own).
     let mut context_keyword: HashMap<Uuid, f64> = HashMap::new();
@@ -560,17 +573,18 @@ fn rank_lists(
         }
     }
     if extras.neighbors > 0.0 {
-        let mut neighbours: Vec<Vec<usize>> = vec![Vec::new(); cands.len()];
+        let mut near: Vec<Vec<usize>> = vec![Vec::new(); cands.len()];
         for (id, link) in &linked {
             if let (Some(&i), Some(&j)) = (
                 index.get(id),
                 link.context_id.as_ref().and_then(|p| index.get(p)),
             ) {
-                neighbours[i].push(j);
-                neighbours[j].push(i);
+                near[i].push(j);
+                near[j].push(i);
             }
         }
-        let lift = rank::neighbour_lift(&fused, &neighbours, extras.neighbors * how.unit_scale());
+        let far = rank::two_away(&near);
+        let lift = rank::neighbour_lift(&fused, &near, &far, extras.neighbors * how.unit_scale());
         for (i, l) in lift.into_iter().enumerate() {
             boosts[i].neighbors = l;
             fused[i] += l;

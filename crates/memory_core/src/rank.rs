@@ -26,8 +26,9 @@
 //! Boosts after fusion (design §7): a memory whose time lies in a span the
 //! query names ("on 3 June 2023", see `timeq`) gains `TIME_BOOST` × the
 //! span's weight; then each memory gains `share` × (the best fused score of
-//! its conversation neighbours − the lowest score), so evidence spread over
-//! adjacent turns comes back together. Boosts are in z units; for `max` and
+//! its adjacent memories − the lowest score) and `share` / 2 × the same for
+//! the memories two turns away, so evidence spread over adjacent turns
+//! comes back together. Boosts are in z units; for `max` and
 //! `rrf` they are scaled by `Fusion::unit_scale`.
 
 pub const K1: f64 = 1.2;
@@ -114,17 +115,42 @@ pub fn context_similarity(own: f64, context: Option<f64>) -> f64 {
 }
 
 /// Neighbour lift of each candidate: `share` × (the best fused score among
-/// its neighbours − the lowest fused score of all). `neighbours[i]` are
+/// its adjacent memories − the lowest fused score of all), plus `share` / 2
+/// × the same over the memories two turns away. `near[i]` and `far[i]` are
 /// indices into `fused`.
-pub fn neighbour_lift(fused: &[f64], neighbours: &[Vec<usize>], share: f64) -> Vec<f64> {
+pub fn neighbour_lift(
+    fused: &[f64],
+    near: &[Vec<usize>],
+    far: &[Vec<usize>],
+    share: f64,
+) -> Vec<f64> {
     let floor = fused.iter().copied().fold(f64::INFINITY, f64::min);
-    neighbours
-        .iter()
-        .map(|ns| {
-            ns.iter()
-                .filter_map(|&j| fused.get(j))
-                .map(|s| share * (s - floor))
-                .fold(0.0, f64::max)
+    let best = |ns: &Vec<usize>| {
+        ns.iter()
+            .filter_map(|&j| fused.get(j))
+            .map(|s| s - floor)
+            .fold(0.0, f64::max)
+    };
+    near.iter()
+        .zip(far)
+        .map(|(n, f)| share * best(n) + share / 2.0 * best(f))
+        .collect()
+}
+
+/// The memories two steps away in a graph of adjacent ones (not the memory
+/// itself, not an adjacent one).
+pub fn two_away(near: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    near.iter()
+        .enumerate()
+        .map(|(i, ns)| {
+            let mut far: Vec<usize> = ns
+                .iter()
+                .flat_map(|&j| near.get(j).into_iter().flatten().copied())
+                .filter(|&k| k != i && !ns.contains(&k))
+                .collect();
+            far.sort_unstable();
+            far.dedup();
+            far
         })
         .collect()
 }
@@ -497,14 +523,23 @@ mod tests {
 
     #[test]
     fn neighbours_lend_part_of_their_score() {
+        // a chain 0 - 1 - 2, and 3 alone
         let fused = [2.0, 0.5, -1.0, 0.0];
-        let nb = vec![vec![1], vec![0, 2], vec![1, 3], vec![]];
-        let lift = neighbour_lift(&fused, &nb, 0.5);
-        assert_eq!(lift[0], 0.5 * (0.5 + 1.0));
+        let near = vec![vec![1], vec![0, 2], vec![1], vec![]];
+        let far = two_away(&near);
+        assert_eq!(far, vec![vec![2], vec![], vec![0], vec![]]);
+        let lift = neighbour_lift(&fused, &near, &far, 0.5);
+        assert_eq!(lift[0], 0.5 * (0.5 + 1.0) + 0.25 * 0.0);
         assert_eq!(lift[1], 0.5 * (2.0 + 1.0), "the best neighbour counts");
-        assert_eq!(lift[2], 0.5 * (0.5 + 1.0));
+        assert_eq!(
+            lift[2],
+            0.5 * (0.5 + 1.0) + 0.25 * (2.0 + 1.0),
+            "two away, half"
+        );
         assert_eq!(lift[3], 0.0, "no neighbour, no lift");
-        assert!(neighbour_lift(&fused, &nb, 0.0).iter().all(|x| *x == 0.0));
+        assert!(neighbour_lift(&fused, &near, &far, 0.0)
+            .iter()
+            .all(|x| *x == 0.0));
     }
 
     #[test]
