@@ -121,6 +121,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", default=os.environ.get("DEMO_PORT", "28815"))
     ap.add_argument("--keep", action="store_true", help="reuse the loaded database")
+    ap.add_argument("--reload-infer", action="store_true",
+                    help="with --keep: add the inferred users again (after an extractor change)")
     ap.add_argument("--no-infer", action="store_true", help="skip the inference rows")
     ap.add_argument("--rows", default="", help="comma-separated row numbers to run")
     args = ap.parse_args()
@@ -128,15 +130,22 @@ def main():
     admin = f"host=localhost port={args.port} user=postgres dbname=postgres"
     dsn = f"host=localhost port={args.port} user=postgres dbname={DB}"
     add_ms = {"verbatim": [], "inferred": []}
+    load = not args.keep or args.reload_infer
     if not args.keep:
         with psycopg.connect(admin, autocommit=True) as c:
             c.execute(f"DROP DATABASE IF EXISTS {DB}")
             c.execute(f"CREATE DATABASE {DB}")
         with psycopg.connect(dsn, autocommit=True) as c:
             c.execute("CREATE EXTENSION memory_ext")
+    if load:
+        with psycopg.connect(dsn, autocommit=True) as c:
             for name, turns, _ in convs:
+                if args.keep:
+                    c.execute("SELECT memory.delete_all(user_id => %s)", (name + "#infer",))
                 for kind in ("verbatim", "inferred"):
                     if kind == "inferred" and args.no_infer:
+                        continue
+                    if kind == "verbatim" and args.keep:
                         continue
                     for dia, speaker, text, at in turns:
                         meta = json.dumps({"dia_id": dia})
@@ -158,7 +167,7 @@ def main():
     for kind, xs in add_ms.items():
         if xs:
             print(f"add {kind}: p50 {pct(xs, 50):.1f} ms, p95 {pct(xs, 95):.1f} ms over {len(xs)} calls")
-    if not args.keep and not args.no_infer:
+    if load and not args.no_infer:
         with psycopg.connect(dsn, autocommit=True) as c:
             for name, turns, _ in convs:
                 n = c.execute("SELECT count(*) FROM memory.memories WHERE user_id = %s AND valid_to IS NULL",

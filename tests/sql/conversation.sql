@@ -49,9 +49,9 @@ RESET memory.search_context;
 
 -- Neighbours: turn 12 ("tell her I said hello") is the reply to the visit it
 -- follows, and comes back with it.
-SELECT coalesce(pg_temp.rank_of('Who is visiting Ana?', 12), 99) <= 2 AS neighbours_on;
+SELECT coalesce(pg_temp.rank_of('Who is visiting Ana?', 12), 99) <= 3 AS neighbours_on;
 SET memory.search_neighbors = 0;
-SELECT coalesce(pg_temp.rank_of('Who is visiting Ana?', 12), 99) <= 2 AS neighbours_off;
+SELECT coalesce(pg_temp.rank_of('Who is visiting Ana?', 12), 99) <= 3 AS neighbours_off;
 RESET memory.search_neighbors;
 
 -- Time: only the date ties the question to the third session (turns 13-15).
@@ -86,13 +86,13 @@ SELECT memory.add('Ana: Back from the recital!', user_id => 'conv', infer => fal
 SELECT context_id IS NULL AS new_conversation FROM memory.memories
 WHERE user_id = 'conv' AND memory = 'Ana: Back from the recital!';
 SELECT memory.add('[{"role": "user", "content": "first"}, {"role": "assistant", "content": "second"}]'::jsonb,
-                  user_id => 'conv', run_id => 'r1', infer => false,
+                  user_id => 'conv', run_id => 'conv-run', infer => false,
                   "timestamp" => '2024-01-01') IS NOT NULL AS added;
-SELECT memory.add('third, a year later', user_id => 'conv', run_id => 'r1', infer => false,
+SELECT memory.add('third, a year later', user_id => 'conv', run_id => 'conv-run', infer => false,
                   "timestamp" => '2025-01-01') IS NOT NULL AS added;
 SELECT m.memory, p.memory AS follows FROM memory.memories m
 LEFT JOIN memory.memories p ON p.id = m.context_id
-WHERE m.run_id = 'r1' ORDER BY m.created_at;
+WHERE m.user_id = 'conv' AND m.run_id = 'conv-run' ORDER BY m.created_at;
 
 -- Rewriting a memory drops its context embedding (it no longer is what was
 -- said), keeping its place in the conversation.

@@ -393,6 +393,98 @@ pub fn is_fact(sentence: &str) -> bool {
     w.iter().any(|x| rules.self_markers.contains(&x.as_str()))
         || w.iter().any(possessive_kin)
         || named_subject(s)
+        || (rules.lang == "en" && (subjectless_statement(&w) || names_someone(s, &w)))
+}
+
+/// Chat drops the subject: "Got married last week", "Been busy with
+/// work", "Researching adoption agencies", "Thinking about a new job". A
+/// statement of at least three words that opens with a past or -ing verb
+/// speaks about its speaker.
+fn subjectless_statement(w: &[String]) -> bool {
+    const OPENING_VERBS: &[&str] = &[
+        "been",
+        "got",
+        "went",
+        "had",
+        "did",
+        "made",
+        "started",
+        "finished",
+        "bought",
+        "took",
+        "tried",
+        "saw",
+        "found",
+        "visited",
+        "joined",
+        "moved",
+        "learned",
+        "met",
+        "won",
+        "lost",
+        "gonna",
+        "planning",
+        "thinking",
+        "working",
+        "trying",
+        "looking",
+        "getting",
+        "going",
+        "heading",
+        "hoping",
+        "considering",
+        "researching",
+        "learning",
+        "reading",
+        "watching",
+        "playing",
+        "training",
+        "practicing",
+        "volunteering",
+        "studying",
+    ];
+    w.len() >= 3
+        && w.first()
+            .is_some_and(|f| OPENING_VERBS.contains(&f.as_str()))
+}
+
+/// "Their name is Luna", "One of them, Daisy, is a Labrador", "She moved to
+/// Ohio": a statement of at least four words that names someone or
+/// somewhere (a capitalised word past the first that is not the vocative of
+/// a greeting, "Thanks, Caroline").
+fn names_someone(s: &str, w: &[String]) -> bool {
+    const GREETINGS: &[&str] = &[
+        "thanks",
+        "thank",
+        "hey",
+        "hi",
+        "hello",
+        "wow",
+        "yeah",
+        "yes",
+        "no",
+        "oh",
+        "bye",
+        "congrats",
+        "congratulations",
+        "sure",
+        "absolutely",
+        "awesome",
+        "great",
+        "haha",
+        "aww",
+        "omg",
+    ];
+    if w.len() < 4 || w.first().is_some_and(|f| GREETINGS.contains(&f.as_str())) {
+        return false;
+    }
+    s.split_whitespace().skip(1).any(|t| {
+        let t = t.trim_matches(|c: char| !c.is_alphanumeric());
+        t.len() > 1
+            && t.chars().next().is_some_and(char::is_uppercase)
+            && t.chars().skip(1).all(char::is_lowercase)
+            && t != "I"
+    })
 }
 
 /// "John is sick", "Anna works at Siemens": a sentence whose subject is a
@@ -883,6 +975,9 @@ mod tests {
             "谢谢",
             "I'm fine",
             "me too",
+            "Thanks, Caroline, that is so kind of you.",
+            "Wow, Maria, how cute!",
+            "Sounds like a plan.",
         ] {
             assert!(facts(s).is_empty(), "{s} gave {:?}", facts(s));
         }
@@ -1007,5 +1102,26 @@ mod tests {
         assert_eq!(subject_of("Lives in Paris"), "user");
         assert!(speaker_of("Note to self: buy milk").is_none());
         assert!(speaker_of("Reminder: call mom").is_some_and(|(n, _)| n == "Reminder"));
+    }
+
+    #[test]
+    fn chat_statements_without_a_subject_or_about_someone_named() {
+        for (said, kept) in [
+            ("Got married last week!", "Got married last week"),
+            (
+                "Researching adoption agencies for my future family.",
+                "Researching adoption agencies for my future family",
+            ),
+            ("Been busy with the new job.", "Been busy with the new job"),
+            ("Their name is Luna.", "Their name is Luna"),
+            (
+                "One of them, Daisy, is a Labrador.",
+                "One of them, Daisy, is a Labrador",
+            ),
+        ] {
+            assert_eq!(facts(said), vec![kept.to_string()], "{said}");
+        }
+        assert!(facts("Going?").is_empty());
+        assert!(facts("Got it.").is_empty(), "too short to say anything");
     }
 }
