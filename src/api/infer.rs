@@ -107,11 +107,17 @@ fn user_actor(msgs: &[Message]) -> Option<String> {
 }
 
 /// Facts in `msgs`, from the configured provider (one LLM call for openai).
-pub fn extract_facts(msgs: &[Message], prompt: Option<&str>, cats: &[Category]) -> Vec<NewFact> {
+pub fn extract_facts(
+    msgs: &[Message],
+    prompt: Option<&str>,
+    cats: &[Category],
+    scope: Option<&Scope>,
+) -> Vec<NewFact> {
     match llm::provider() {
         Provider::Builtin => {
             builtin_only(prompt);
-            extract::extract(msgs, false)
+            let transcript = |m: &Message| scope.is_some_and(|s| other_speaker(m, s));
+            extract::extract_with(msgs, false, &transcript)
                 .into_iter()
                 .map(|f| NewFact {
                     categories: categories::tag(&f.text, cats),
@@ -155,7 +161,7 @@ fn extract(messages: Option<JsonB>, prompt: default!(Option<&str>, "NULL")) -> J
         Some(m) => messages::parse_json(&m.0).or_raise(),
         None => raise(Error::invalid_parameter("messages must not be null")),
     };
-    let facts: Vec<String> = extract_facts(&msgs, prompt, &configured_categories())
+    let facts: Vec<String> = extract_facts(&msgs, prompt, &configured_categories(), None)
         .into_iter()
         .map(|f| f.text)
         .collect();
@@ -594,26 +600,41 @@ pub fn add_inferred(msgs: Vec<Message>, o: AddOptions<'_>) -> JsonB {
     out
 }
 
-/// Facts a named speaker said who is not the scope's user ("Caroline" in a
-/// conversation stored for another user_id) keep the speaker's name.
-fn name_speakers(facts: &mut [NewFact], scope: &Scope) {
-    for f in facts.iter_mut() {
-        let Some(name) = f.actor_id.as_deref() else {
-            continue;
-        };
-        let is_user = scope
+/// A user message from a named speaker who is not the scope's user
+/// ("Caroline" in a conversation kept for another user_id): a transcript,
+/// whose statements are kept with the speaker's name.
+fn other_speaker(m: &Message, scope: &Scope) -> bool {
+    let Some(name) = m.actor_id.as_deref().map(str::trim) else {
+        return false;
+    };
+    m.role == "user"
+        && !name.is_empty()
+        && !scope
             .user_id
             .as_deref()
-            .is_some_and(|u| u.eq_ignore_ascii_case(name.trim()));
-        if f.role == "user" && !is_user {
-            f.text = extract::attributed(name, &f.text);
+            .is_some_and(|u| u.eq_ignore_ascii_case(name))
+}
+
+/// Facts of other speakers keep the speaker's name.
+fn name_speakers(facts: &mut [NewFact], scope: &Scope) {
+    for f in facts.iter_mut() {
+        let Some(name) = f.actor_id.clone() else {
+            continue;
+        };
+        let msg = Message {
+            role: f.role.clone(),
+            content: String::new(),
+            actor_id: Some(name.clone()),
+        };
+        if other_speaker(&msg, scope) {
+            f.text = extract::attributed(&name, &f.text);
         }
     }
 }
 
 fn add_facts(msgs: &[Message], o: &AddOptions<'_>) -> JsonB {
     let provider = llm::provider();
-    let mut facts = extract_facts(msgs, o.prompt, &o.categories);
+    let mut facts = extract_facts(msgs, o.prompt, &o.categories, Some(&o.scope));
     if provider == Provider::Builtin {
         name_speakers(&mut facts, &o.scope);
     }

@@ -859,17 +859,90 @@ pub fn subject_of(fact_text: &str) -> String {
     }
 }
 
+/// Looser than `is_fact`, for what a named speaker says in a conversation
+/// kept for someone else (a transcript, where anything said may later be
+/// asked about): every English statement of four words or more that is not a
+/// question and does not open with a greeting or a reaction.
+pub fn is_statement(sentence: &str) -> bool {
+    if is_fact(sentence) {
+        return true;
+    }
+    const REACTIONS: &[&str] = &[
+        "thanks",
+        "thank",
+        "hey",
+        "hi",
+        "hello",
+        "wow",
+        "yeah",
+        "yes",
+        "no",
+        "oh",
+        "bye",
+        "congrats",
+        "congratulations",
+        "sure",
+        "absolutely",
+        "awesome",
+        "great",
+        "haha",
+        "aww",
+        "omg",
+        "sounds",
+        "good",
+        "nice",
+        "cool",
+        "glad",
+        "that's",
+        "thats",
+        "totally",
+        "definitely",
+        "agreed",
+        "same",
+        "let's",
+        "lets",
+        "keep",
+        "take",
+        "have",
+        "enjoy",
+        "hope",
+    ];
+    let s = sentence.trim();
+    let rules = detect_rules(s);
+    let w = words_lower(s);
+    let question = s.ends_with('?')
+        || rules
+            .question_starts
+            .iter()
+            .any(|q| w.join(" ").starts_with(&format!("{q} ")));
+    rules.lang == "en"
+        && !question
+        && w.len() >= 4
+        && w.first().is_some_and(|f| !REACTIONS.contains(&f.as_str()))
+}
+
 /// Extract facts from messages. Assistant messages count only when
 /// `include_assistant` (the assistant confirming something the user said).
 pub fn extract(messages: &[Message], include_assistant: bool) -> Vec<Fact> {
+    extract_with(messages, include_assistant, &|_| false)
+}
+
+/// `extract`, keeping every statement (`is_statement`) of the messages for
+/// which `transcript` holds: a named speaker other than the scope's user.
+pub fn extract_with(
+    messages: &[Message],
+    include_assistant: bool,
+    transcript: &dyn Fn(&Message) -> bool,
+) -> Vec<Fact> {
     let mut out: Vec<Fact> = Vec::new();
     for m in messages {
         let keep_role = m.role == "user" || (include_assistant && m.role == "assistant");
         if !keep_role {
             continue;
         }
+        let loose = transcript(m);
         for s in sentences(&m.content) {
-            if !is_fact(&s) {
+            if !(if loose { is_statement(&s) } else { is_fact(&s) }) {
                 continue;
             }
             let text = normalize_fact(&s);
@@ -1123,5 +1196,26 @@ mod tests {
         }
         assert!(facts("Going?").is_empty());
         assert!(facts("Got it.").is_empty(), "too short to say anything");
+    }
+
+    #[test]
+    fn transcripts_keep_every_statement() {
+        let m = |s: &str| Message {
+            role: "user".into(),
+            content: s.into(),
+            actor_id: Some("Sam".into()),
+        };
+        let all = |s: &str| {
+            extract_with(&[m(s)], false, &|_| true)
+                .into_iter()
+                .map(|f| f.text)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            all("Fitting into the new team's style of play was a challenge. Wow, so cool! Did you go?"),
+            vec!["Fitting into the new team's style of play was a challenge".to_string()]
+        );
+        assert!(facts("Fitting into the new team's style of play was a challenge.").is_empty());
+        assert!(all("Sounds like a really great plan.").is_empty());
     }
 }
