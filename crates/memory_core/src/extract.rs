@@ -448,33 +448,35 @@ fn subjectless_statement(w: &[String]) -> bool {
             .is_some_and(|f| OPENING_VERBS.contains(&f.as_str()))
 }
 
+/// Words that open a greeting or a reaction rather than a statement.
+const GREETINGS: &[&str] = &[
+    "thanks",
+    "thank",
+    "hey",
+    "hi",
+    "hello",
+    "wow",
+    "yeah",
+    "yes",
+    "no",
+    "oh",
+    "bye",
+    "congrats",
+    "congratulations",
+    "sure",
+    "absolutely",
+    "awesome",
+    "great",
+    "haha",
+    "aww",
+    "omg",
+];
+
 /// "Their name is Luna", "One of them, Daisy, is a Labrador", "She moved to
 /// Ohio": a statement of at least four words that names someone or
 /// somewhere (a capitalised word past the first that is not the vocative of
 /// a greeting, "Thanks, Caroline").
 fn names_someone(s: &str, w: &[String]) -> bool {
-    const GREETINGS: &[&str] = &[
-        "thanks",
-        "thank",
-        "hey",
-        "hi",
-        "hello",
-        "wow",
-        "yeah",
-        "yes",
-        "no",
-        "oh",
-        "bye",
-        "congrats",
-        "congratulations",
-        "sure",
-        "absolutely",
-        "awesome",
-        "great",
-        "haha",
-        "aww",
-        "omg",
-    ];
     if w.len() < 4 || w.first().is_some_and(|f| GREETINGS.contains(&f.as_str())) {
         return false;
     }
@@ -867,27 +869,7 @@ pub fn is_statement(sentence: &str) -> bool {
     if is_fact(sentence) {
         return true;
     }
-    const REACTIONS: &[&str] = &[
-        "thanks",
-        "thank",
-        "hey",
-        "hi",
-        "hello",
-        "wow",
-        "yeah",
-        "yes",
-        "no",
-        "oh",
-        "bye",
-        "congrats",
-        "congratulations",
-        "sure",
-        "absolutely",
-        "awesome",
-        "great",
-        "haha",
-        "aww",
-        "omg",
+    const MORE_REACTIONS: &[&str] = &[
         "sounds",
         "good",
         "nice",
@@ -918,7 +900,9 @@ pub fn is_statement(sentence: &str) -> bool {
     rules.lang == "en"
         && !question
         && w.len() >= 4
-        && w.first().is_some_and(|f| !REACTIONS.contains(&f.as_str()))
+        && w.first().is_some_and(|f| {
+            !GREETINGS.contains(&f.as_str()) && !MORE_REACTIONS.contains(&f.as_str())
+        })
 }
 
 /// Extract facts from messages. Assistant messages count only when
