@@ -51,7 +51,7 @@ pub static CONVERSATION_WINDOW_S: GucSetting<i32> = GucSetting::<i32>::new(1800)
 /// Search with each memory's conversation context (the message before it).
 pub static SEARCH_CONTEXT: GucSetting<bool> = GucSetting::<bool>::new(true);
 /// Share of its best conversation neighbour's score a search hit gains.
-pub static SEARCH_NEIGHBORS: GucSetting<f64> = GucSetting::<f64>::new(0.3);
+pub static SEARCH_NEIGHBORS: GucSetting<f64> = GucSetting::<f64>::new(0.5);
 /// Match date expressions of the query against the memories' time.
 pub static SEARCH_TIME: GucSetting<bool> = GucSetting::<bool>::new(true);
 
@@ -130,7 +130,7 @@ pub fn init() {
     );
     GucRegistry::define_float_guc(
         c"memory.search_neighbors",
-        c"Share of the best score of its conversation neighbours that a search hit gains; 0 turns neighbour expansion off.",
+        c"Share of the way up to the best score of its conversation neighbours that a search hit is pulled; 0 turns neighbour expansion off.",
         c"",
         &SEARCH_NEIGHBORS,
         0.0,

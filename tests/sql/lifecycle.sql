@@ -23,6 +23,10 @@ CREATE FUNCTION lc_age(txt text, days int, uses int DEFAULT 0) RETURNS void LANG
 $$;
 
 ------------------------------------------------------------ decay
+-- The three facts below are said within minutes, so they form one
+-- conversation; neighbour expansion would pull the tea preference toward
+-- the hiking memories. These checks are about decay alone.
+SET memory.search_neighbors = 0;
 SELECT memory.add('Went hiking in the Alps with my brother', user_id => 'lc', infer => false)->'results'->0->>'event';
 SELECT memory.add('Went hiking in the Dolomites last weekend', user_id => 'lc', infer => false)->'results'->0->>'event';
 SELECT memory.add('Prefers tea over coffee', user_id => 'lc', infer => false)->'results'->0->>'event';
@@ -62,6 +66,8 @@ RESET memory.decay_half_life;
 SELECT memory.search('hiking in the Alps', user_id => 'lc', threshold => 0.6)->'results' @? '$[*] ? (@.memory like_regex "Alps")' AS without_decay;
 SELECT sqlstate_of($$SELECT memory.search('x', user_id => 'lc', decay_half_life => '-1 day')$$);
 SELECT sqlstate_of($$SET memory.decay_floor = 1.5$$);
+
+RESET memory.search_neighbors;
 
 ------------------------------------------------------------ expiry
 SELECT memory.add('Is staying at the Hilton this week', user_id => 'lc', infer => false,

@@ -70,7 +70,7 @@ pub const TIME_BOOST: f64 = 2.0;
 pub const CONTEXT_KEYWORD_SHARE: f64 = 0.3;
 /// Weight of the context embedding (the message before, joined with this
 /// one) in a memory's vector score, when it has one.
-pub const CONTEXT_VECTOR_SHARE: f64 = 0.5;
+pub const CONTEXT_VECTOR_SHARE: f64 = 0.3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fusion {
@@ -115,26 +115,32 @@ pub fn context_similarity(own: f64, context: Option<f64>) -> f64 {
     }
 }
 
-/// Neighbour lift of each candidate: `share` × (the best fused score among
-/// its adjacent memories − the lowest fused score of all), plus `share` / 2
-/// × the same over the memories two turns away. `near[i]` and `far[i]` are
-/// indices into `fused`.
+/// Neighbour lift of each candidate: it is pulled `share` of the way up to
+/// the best fused score among its adjacent memories, and `share` / 2 of the
+/// way up to the best two turns away (the two add, but never past the best
+/// of them). A memory never gains from a weaker neighbour,
+/// so a lifted memory stays below the one lending it the score, and a
+/// strong hit keeps its place above the small talk around it. `near[i]` and
+/// `far[i]` are indices into `fused`.
 pub fn neighbour_lift(
     fused: &[f64],
     near: &[Vec<usize>],
     far: &[Vec<usize>],
     share: f64,
 ) -> Vec<f64> {
-    let floor = fused.iter().copied().fold(f64::INFINITY, f64::min);
-    let best = |ns: &Vec<usize>| {
+    let pull = |own: f64, ns: &Vec<usize>| {
         ns.iter()
             .filter_map(|&j| fused.get(j))
-            .map(|s| s - floor)
+            .map(|s| s - own)
             .fold(0.0, f64::max)
     };
-    near.iter()
-        .zip(far)
-        .map(|(n, f)| share * best(n) + share / 2.0 * best(f))
+    fused
+        .iter()
+        .zip(near.iter().zip(far))
+        .map(|(&own, (n, f))| {
+            let (a, b) = (pull(own, n), pull(own, f));
+            (share * a + share / 2.0 * b).min(a.max(b))
+        })
         .collect()
 }
 
@@ -530,14 +536,21 @@ mod tests {
         let far = two_away(&near);
         assert_eq!(far, vec![vec![2], vec![], vec![0], vec![]]);
         let lift = neighbour_lift(&fused, &near, &far, 0.5);
-        assert_eq!(lift[0], 0.5 * (0.5 + 1.0) + 0.25 * 0.0);
-        assert_eq!(lift[1], 0.5 * (2.0 + 1.0), "the best neighbour counts");
+        assert_eq!(lift[0], 0.0, "a weaker neighbour lends nothing");
+        assert_eq!(
+            lift[1],
+            0.5 * (2.0 - 0.5),
+            "pulled toward the best neighbour"
+        );
         assert_eq!(
             lift[2],
             0.5 * (0.5 + 1.0) + 0.25 * (2.0 + 1.0),
             "two away, half"
         );
         assert_eq!(lift[3], 0.0, "no neighbour, no lift");
+        for (i, l) in lift.iter().enumerate().take(3) {
+            assert!(fused[i] + l <= 2.0, "never above the lender");
+        }
         assert!(neighbour_lift(&fused, &near, &far, 0.0)
             .iter()
             .all(|x| *x == 0.0));
