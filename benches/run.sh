@@ -9,9 +9,14 @@ source scripts/common.sh
 echo "== distance kernels (memory_core::vector) vs a scalar loop, one core"
 cargo bench -q -p memory_core --bench distance
 
+
 "$REPO/scripts/setup.sh"
 "$REPO/scripts/install.sh"
 "$REPO/scripts/server.sh" start "$DEMO_PORT"
+
+echo
+echo "== query embedding latency, one core (memory_core::embed)"
+MEMORY_EXT_MODELS="$REPO/target/models" cargo bench -q -p memory_core --bench embed
 
 echo
 echo "== retrieval quality (benches/retrieval)"

@@ -7,6 +7,7 @@ use crate::gucs;
 use crate::http::Request;
 use crate::timing::{self, Wait};
 use crate::types::varvec::VectorOut;
+use memory_core::embed::cache::Lru;
 use memory_core::embed::Builtin;
 use memory_core::messages::Scope;
 use memory_core::Error;
@@ -19,8 +20,13 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Duration;
 
+/// What a cached query embedding is keyed by: embedder name, where it came
+/// from (model directory or endpoint), and the text.
+type QueryKey = (String, String, String);
+
 thread_local! {
     static LOADED: RefCell<HashMap<String, Rc<Builtin>>> = RefCell::new(HashMap::new());
+    static QUERIES: RefCell<Lru<QueryKey, Rc<Vec<f32>>>> = RefCell::new(Lru::new(0));
 }
 
 /// Embeddings of a batch, with the name of what made them.
@@ -92,6 +98,32 @@ pub fn embed(texts: &[&str]) -> Embedded {
         }
     });
     Embedded { embedder, vectors }
+}
+
+/// The embedding of a search query: from this session's cache of recent
+/// queries (`memory.query_cache_size`) when the same embedder saw the same
+/// text, else computed and kept.
+pub fn embed_query(text: &str) -> (String, Rc<Vec<f32>>) {
+    let embedder = current_name();
+    let source = if embedder.starts_with("openai:") {
+        gucs::text(&gucs::EMBEDDING_URL).unwrap_or_default()
+    } else {
+        model_dir().to_string_lossy().into_owned()
+    };
+    let key = (embedder, source, text.to_string());
+    let size = gucs::QUERY_CACHE_SIZE.get().max(0) as usize;
+    let hit = QUERIES.with(|c| {
+        let mut c = c.borrow_mut();
+        c.resize(size);
+        c.get(&key)
+    });
+    if let Some(v) = hit {
+        return (key.0, v);
+    }
+    let mut e = embed(&[text]);
+    let v = Rc::new(e.vectors.pop().unwrap_or_default());
+    QUERIES.with(|c| c.borrow_mut().put(key, v.clone()));
+    (e.embedder, v)
 }
 
 fn openai(model: &str, texts: &[&str]) -> Vec<Vec<f32>> {

@@ -15,6 +15,7 @@ pub static LLM: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new
 /// Which embedder computes vectors: minilm, wordllama or openai.
 pub static EMBEDDER: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"minilm"));
+pub static QUERY_CACHE_SIZE: GucSetting<i32> = GucSetting::<i32>::new(64);
 pub static EMBEDDING_URL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 pub static EMBEDDING_MODEL: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"text-embedding-3-small"));
@@ -110,6 +111,16 @@ pub fn text(setting: &GucSetting<Option<CString>>) -> Option<String> {
 }
 
 pub fn init() {
+    GucRegistry::define_int_guc(
+        c"memory.query_cache_size",
+        c"Query embeddings each session keeps for repeated searches; 0 turns the cache off.",
+        c"Keyed by embedder, endpoint and text; a hit skips the model or the embedding call.",
+        &QUERY_CACHE_SIZE,
+        0,
+        4096,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
     GucRegistry::define_int_guc(
         c"memory.conversation_window",
         c"Seconds within which a memory added to the same scope continues the conversation of the previous one.",

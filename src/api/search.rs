@@ -102,13 +102,12 @@ impl Tier {
 /// The query's embedding, computed once per search.
 struct QueryVector {
     embedder: String,
-    values: Vec<f32>,
+    values: std::rc::Rc<Vec<f32>>,
 }
 
 impl QueryVector {
     fn of(q: &Query, text: &str) -> QueryVector {
-        let e = embed::embed(&[text]);
-        let name = e.embedder.clone();
+        let (name, values) = embed::embed_query(text);
         // Memories embedded by another embedder cannot be compared with the query.
         let other = query_json(
             &format!(
@@ -125,12 +124,12 @@ impl QueryVector {
         }
         QueryVector {
             embedder: name,
-            values: e.vectors.into_iter().next().unwrap_or_default(),
+            values,
         }
     }
 
     fn arg(&self) -> DatumWithOid<'static> {
-        let v = VecOut(self.values.clone());
+        let v = VecOut(self.values.to_vec());
         // SAFETY: the datum is a freshly built memory.vector value of the
         // type whose oid is passed with it.
         unsafe { DatumWithOid::new(v as VectorOut, vector_oid()) }

@@ -1,11 +1,15 @@
 //! all-MiniLM-L6-v2: a 6-layer BERT encoder (hidden 384, 12 heads, FFN 1536),
 //! mean-pooled over tokens and L2-normalised, as sentence-transformers does.
 //!
-//! A short forward pass over `matrixmultiply`'s single-threaded SGEMM rather
-//! than a tensor framework: it builds in seconds, adds no thread pool to the
-//! Postgres backend, and lets the caller check for cancellation between
-//! layers.
+//! A short forward pass over our own kernels (`super::kernels`: f16 weights
+//! and a register-blocked AVX2/FMA kernel for short sequences, detected at
+//! run time; `matrixmultiply`'s SGEMM elsewhere) rather than a tensor
+//! framework: it builds in seconds, adds no thread pool to the Postgres
+//! backend, and lets the caller check for cancellation between layers. The
+//! f16 copies of the dense weights (21 MB) are made once per backend when
+//! the model is first used.
 
+use super::kernels::{gelu, linear_half, portable_linear, Half};
 use super::weights::Weights;
 use crate::error::{Error, Kind, Result};
 use std::borrow::Cow;
@@ -91,34 +95,6 @@ impl<'a> Model<'a> {
     }
 }
 
-/// `out (n × m) = x (n × k) · Wᵀ + b` where `w` is PyTorch's (m × k) row-major.
-fn linear(x: &[f32], n: usize, k: usize, w: &[f32], b: &[f32], m: usize, out: &mut [f32]) {
-    for row in out.chunks_exact_mut(m).take(n) {
-        row.copy_from_slice(&b[..m]);
-    }
-    // SAFETY: the slices hold n×k, m×k and n×m elements laid out with the
-    // strides given; matrixmultiply reads and writes only inside them.
-    #[allow(unsafe_code)]
-    unsafe {
-        matrixmultiply::sgemm(
-            n,
-            k,
-            m,
-            1.0,
-            x.as_ptr(),
-            k as isize,
-            1,
-            w.as_ptr(),
-            1,
-            k as isize,
-            1.0,
-            out.as_mut_ptr(),
-            m as isize,
-            1,
-        );
-    }
-}
-
 fn layer_norm(x: &mut [f32], g: &[f32], b: &[f32]) {
     for row in x.chunks_exact_mut(DIMS) {
         let mean = row.iter().sum::<f32>() / DIMS as f32;
@@ -130,13 +106,17 @@ fn layer_norm(x: &mut [f32], g: &[f32], b: &[f32]) {
     }
 }
 
-fn gelu(x: f32) -> f32 {
-    0.5 * x * (1.0 + libm::erff(x / std::f32::consts::SQRT_2))
-}
+/// f16 copies of one layer's dense weights (q, k, v, attention output,
+/// intermediate, output), where the CPU runs the f16 kernel.
+struct LayerHalf([Option<Half>; 6]);
 
 pub struct MiniLm {
     weights: Weights,
     tokenizer: Tokenizer,
+    halves: Vec<LayerHalf>,
+    /// Every product through `matrixmultiply` in f32 (the reference path
+    /// the benchmark and tests compare with).
+    portable: bool,
 }
 
 fn tokenizer_error(path: &Path, e: impl std::fmt::Display) -> Error {
@@ -151,8 +131,24 @@ fn tokenizer_error(path: &Path, e: impl std::fmt::Display) -> Error {
 impl MiniLm {
     /// Load `model.safetensors` and `tokenizer.json` from `dir`.
     pub fn load(dir: &Path) -> Result<MiniLm> {
+        Self::load_with(dir, false)
+    }
+
+    /// The same model computed only by the portable f32 path.
+    pub fn load_portable(dir: &Path) -> Result<MiniLm> {
+        Self::load_with(dir, true)
+    }
+
+    fn load_with(dir: &Path, portable: bool) -> Result<MiniLm> {
         let weights = Weights::open(&dir.join("model.safetensors"))?;
-        Model::new(&weights)?;
+        let halves = Model::new(&weights)?
+            .layers
+            .iter()
+            .filter(|_| !portable)
+            .map(|l| {
+                LayerHalf([&l.q_w, &l.k_w, &l.v_w, &l.o_w, &l.i_w, &l.f_w].map(|w| Half::new(w)))
+            })
+            .collect();
         let tpath = dir.join("tokenizer.json");
         let mut tokenizer = Tokenizer::from_file(&tpath).map_err(|e| tokenizer_error(&tpath, e))?;
         tokenizer.with_padding(None);
@@ -162,7 +158,12 @@ impl MiniLm {
                 ..Default::default()
             }))
             .map_err(|e| tokenizer_error(&tpath, e))?;
-        Ok(MiniLm { weights, tokenizer })
+        Ok(MiniLm {
+            weights,
+            tokenizer,
+            halves,
+            portable,
+        })
     }
 
     pub fn tokenize(&self, text: &str) -> Result<Vec<u32>> {
@@ -181,13 +182,121 @@ impl MiniLm {
             .iter()
             .map(|t| {
                 let ids = self.tokenize(t)?;
-                Ok(forward(&model, &ids, interrupt))
+                Ok(forward(
+                    &model,
+                    &self.halves,
+                    self.portable,
+                    &ids,
+                    interrupt,
+                ))
             })
             .collect()
     }
 }
 
-fn forward(m: &Model<'_>, ids: &[u32], interrupt: &mut dyn FnMut()) -> Vec<f32> {
+/// One dense layer: the portable reference path, or f16/AVX2 when
+/// available.
+#[allow(clippy::too_many_arguments)]
+fn dense(
+    portable: bool,
+    x: &[f32],
+    n: usize,
+    k: usize,
+    w: &[f32],
+    half: Option<&Half>,
+    b: &[f32],
+    m: usize,
+    out: &mut [f32],
+) {
+    if portable {
+        portable_linear(x, n, k, w, b, m, out)
+    } else {
+        linear_half(x, n, k, w, half, b, m, out)
+    }
+}
+
+/// Below this many tokens attention runs as plain dot products (no SGEMM
+/// call and packing per head); above it, as SGEMM per head.
+const SHORT: usize = 48;
+
+/// Multi-head self-attention: ctx = softmax(q kᵀ · scale) v per head.
+fn head(m: &[f32], i: usize, off: usize) -> &[f32] {
+    &m[i * DIMS + off..i * DIMS + off + HEAD_DIM]
+}
+
+fn attention(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    n: usize,
+    scale: f32,
+    scores: &mut [f32],
+    ctx: &mut [f32],
+) {
+    for h in 0..HEADS {
+        let off = h * HEAD_DIM;
+        if n <= SHORT {
+            for i in 0..n {
+                for j in 0..n {
+                    scores[i * n + j] =
+                        crate::vector::dot(head(q, i, off), head(k, j, off)) * scale;
+                }
+            }
+        } else {
+            // SAFETY: every matrix below is a strided view inside q, k and
+            // scores, whose lengths cover n×DIMS and n×n elements.
+            #[allow(unsafe_code)]
+            unsafe {
+                matrixmultiply::sgemm(
+                    n,
+                    HEAD_DIM,
+                    n,
+                    scale,
+                    q.as_ptr().add(off),
+                    DIMS as isize,
+                    1,
+                    k.as_ptr().add(off),
+                    1,
+                    DIMS as isize,
+                    0.0,
+                    scores.as_mut_ptr(),
+                    n as isize,
+                    1,
+                );
+            }
+        }
+        for row in scores.chunks_exact_mut(n).take(n) {
+            let max = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+            let mut sum = 0.0;
+            for s in row.iter_mut() {
+                *s = (*s - max).exp();
+                sum += *s;
+            }
+            let inv = 1.0 / sum;
+            for s in row.iter_mut() {
+                *s *= inv;
+            }
+        }
+        for i in 0..n {
+            let out = &mut ctx[i * DIMS + off..i * DIMS + off + HEAD_DIM];
+            out.fill(0.0);
+            for j in 0..n {
+                let p = scores[i * n + j];
+                for (o, vv) in out.iter_mut().zip(head(v, j, off)) {
+                    *o += p * vv;
+                }
+            }
+        }
+    }
+}
+
+fn forward(
+    m: &Model<'_>,
+    halves: &[LayerHalf],
+    portable: bool,
+    ids: &[u32],
+    interrupt: &mut dyn FnMut(),
+) -> Vec<f32> {
     let n = ids.len().clamp(1, MAX_POSITIONS);
     let mut x = vec![0f32; n * DIMS];
     for (i, row) in x.chunks_exact_mut(DIMS).enumerate() {
@@ -211,76 +320,51 @@ fn forward(m: &Model<'_>, ids: &[u32], interrupt: &mut dyn FnMut()) -> Vec<f32> 
     let mut ffn = vec![0f32; n * DIMS];
     let scale = 1.0 / (HEAD_DIM as f32).sqrt();
 
-    for l in &m.layers {
+    for (li, l) in m.layers.iter().enumerate() {
+        let h = |i: usize| halves.get(li).and_then(|x| x.0[i].as_ref());
         interrupt();
-        linear(&x, n, DIMS, &l.q_w, &l.q_b, DIMS, &mut q);
-        linear(&x, n, DIMS, &l.k_w, &l.k_b, DIMS, &mut k);
-        linear(&x, n, DIMS, &l.v_w, &l.v_b, DIMS, &mut v);
-        for h in 0..HEADS {
-            let off = h * HEAD_DIM;
-            // SAFETY: every matrix below is a strided view inside q, k, v,
-            // scores or ctx, whose lengths cover n×DIMS and n×n elements.
-            #[allow(unsafe_code)]
-            unsafe {
-                matrixmultiply::sgemm(
-                    n,
-                    HEAD_DIM,
-                    n,
-                    scale,
-                    q.as_ptr().add(off),
-                    DIMS as isize,
-                    1,
-                    k.as_ptr().add(off),
-                    1,
-                    DIMS as isize,
-                    0.0,
-                    scores.as_mut_ptr(),
-                    n as isize,
-                    1,
-                );
-            }
-            for row in scores.chunks_exact_mut(n) {
-                let max = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-                let mut sum = 0.0;
-                for s in row.iter_mut() {
-                    *s = (*s - max).exp();
-                    sum += *s;
-                }
-                for s in row.iter_mut() {
-                    *s /= sum;
-                }
-            }
-            // SAFETY: as above.
-            #[allow(unsafe_code)]
-            unsafe {
-                matrixmultiply::sgemm(
-                    n,
-                    n,
-                    HEAD_DIM,
-                    1.0,
-                    scores.as_ptr(),
-                    n as isize,
-                    1,
-                    v.as_ptr().add(off),
-                    DIMS as isize,
-                    1,
-                    0.0,
-                    ctx.as_mut_ptr().add(off),
-                    DIMS as isize,
-                    1,
-                );
-            }
-        }
-        linear(&ctx, n, DIMS, &l.o_w, &l.o_b, DIMS, &mut attn);
+        dense(portable, &x, n, DIMS, &l.q_w, h(0), &l.q_b, DIMS, &mut q);
+        dense(portable, &x, n, DIMS, &l.k_w, h(1), &l.k_b, DIMS, &mut k);
+        dense(portable, &x, n, DIMS, &l.v_w, h(2), &l.v_b, DIMS, &mut v);
+        attention(&q, &k, &v, n, scale, &mut scores, &mut ctx);
+        dense(
+            portable,
+            &ctx,
+            n,
+            DIMS,
+            &l.o_w,
+            h(3),
+            &l.o_b,
+            DIMS,
+            &mut attn,
+        );
         for (a, xi) in attn.iter_mut().zip(&x) {
             *a += xi;
         }
         layer_norm(&mut attn, &l.ln1_g, &l.ln1_b);
-        linear(&attn, n, DIMS, &l.i_w, &l.i_b, FFN, &mut inter);
-        for val in inter.iter_mut() {
-            *val = gelu(*val);
-        }
-        linear(&inter, n, FFN, &l.f_w, &l.f_b, DIMS, &mut ffn);
+        dense(
+            portable,
+            &attn,
+            n,
+            DIMS,
+            &l.i_w,
+            h(4),
+            &l.i_b,
+            FFN,
+            &mut inter,
+        );
+        gelu(&mut inter);
+        dense(
+            portable,
+            &inter,
+            n,
+            FFN,
+            &l.f_w,
+            h(5),
+            &l.f_b,
+            DIMS,
+            &mut ffn,
+        );
         for (f, a) in ffn.iter_mut().zip(&attn) {
             *f += a;
         }

@@ -6,6 +6,8 @@
 //! `<sharedir>/extension/memory_ext/models/<name>/`.
 
 pub mod bert;
+pub mod cache;
+pub mod kernels;
 pub mod weights;
 pub mod wordllama;
 
@@ -102,6 +104,20 @@ mod tests {
                 let cos = dot(&got, &expected) / (dot(&expected, &expected).sqrt());
                 assert!(cos >= 0.999, "{name} on {sentence:?}: cosine {cos}");
             }
+        }
+    }
+
+    #[test]
+    fn fast_path_matches_the_portable_one() {
+        let dir = models_dir().join("minilm");
+        let fast = bert::MiniLm::load(&dir).unwrap();
+        let reference = bert::MiniLm::load_portable(&dir).unwrap();
+        let long = "word ".repeat(70); // past the short-attention cut-off
+        for text in ["hi", "Where does Maya work?", long.as_str()] {
+            let a = fast.embed(&[text], &mut || {}).unwrap().remove(0);
+            let b = reference.embed(&[text], &mut || {}).unwrap().remove(0);
+            let cos = dot(&a, &b);
+            assert!(cos >= 0.9999, "{text:?}: cosine {cos}");
         }
     }
 
