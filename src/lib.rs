@@ -8,6 +8,7 @@ mod gucs;
 mod hnsw;
 mod http;
 mod llm;
+mod plans;
 mod timing;
 mod types;
 mod worker;

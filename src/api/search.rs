@@ -10,7 +10,7 @@
 //! waiting on writers (SKIP LOCKED).
 
 use super::graph;
-use super::{check_top_k, filter_clause, query_json, CURRENT, MEMORY_JSON};
+use super::{check_top_k, filter_clause, CURRENT, MEMORY_JSON};
 use crate::embed;
 use crate::error::{raise, OrRaise};
 use crate::gucs;
@@ -38,10 +38,21 @@ fn channel_depth(top_k: i32) -> i64 {
     (top_k as i64 * 5).clamp(50, 1000)
 }
 
+/// The oid of `memory.vector`, from the system cache (no statement).
 fn vector_oid() -> pg_sys::Oid {
-    Spi::get_one::<pg_sys::Oid>("SELECT 'memory.vector'::regtype::oid")
-        .or_raise()
-        .unwrap_or(pg_sys::InvalidOid)
+    // SAFETY: both lookups read the catalog caches with NUL-terminated
+    // names; a missing schema gives InvalidOid, which matches no type.
+    unsafe {
+        let nsp = pg_sys::get_namespace_oid(c"memory".as_ptr(), true);
+        pg_sys::GetSysCacheOid(
+            pg_sys::SysCacheIdentifier::TYPENAMENSP as i32,
+            pg_sys::Anum_pg_type_oid as pg_sys::AttrNumber,
+            pg_sys::Datum::from(c"vector".as_ptr()),
+            pg_sys::Datum::from(nsp),
+            pg_sys::Datum::from(0),
+            pg_sys::Datum::from(0),
+        )
+    }
 }
 
 /// Quote a lexeme for tsquery input.
@@ -109,11 +120,11 @@ impl QueryVector {
     fn of(q: &Query, text: &str) -> QueryVector {
         let (name, values) = embed::embed_query(text);
         // Memories embedded by another embedder cannot be compared with the query.
-        let other = query_json(
+        let other = crate::plans::one::<JsonB>(
             &format!(
-                "SELECT to_jsonb(m.embedder) FROM memory.memories m
+                "SELECT to_jsonb(min(m.embedder)) FROM memory.memories m
                  WHERE {CURRENT} AND {} AND m.embedding IS NOT NULL
-                   AND (m.embedder IS NULL OR m.embedder < ${n}::text OR m.embedder > ${n}::text) LIMIT 1",
+                   AND (m.embedder < ${n}::text OR m.embedder > ${n}::text)",
                 q.clause,
                 n = q.next(1)
             ),
@@ -171,6 +182,8 @@ fn vector_channel(
         l = q.next(3),
     );
     Spi::connect(|c| {
+        // Planned per call, not kept: the best plan (an exact scan of a
+        // small scope, the index for a large one) depends on the scope.
         let rows = c
             .select(
                 &sql,
@@ -222,6 +235,8 @@ fn vector_channel_with_context(
     );
     let finite = |x: Option<f64>| x.filter(|s| s.is_finite());
     let mut out: Vec<(Uuid, f64)> = Spi::connect(|c| {
+        // Planned per call, not kept: the best plan (an exact scan of a
+        // small scope, the index for a large one) depends on the scope.
         let rows = c
             .select(
                 &sql,
@@ -245,77 +260,127 @@ fn vector_channel_with_context(
     out
 }
 
-/// Keyword channel over one tier: (id, BM25), best first. Corpus statistics
-/// cover both tiers, so hot and cold scores are comparable.
-fn keyword_channel(q: &Query, text: &str, tier: Tier, depth: i64) -> Vec<(Uuid, f64)> {
+/// Documents the keyword channel reads in one statement at most.
+const KEYWORD_MATCHES: i64 = 5000;
+
+/// Keyword channel of both tiers: (id, BM25) best first for the hot and the
+/// cold tier, and whether the searched set holds any cold memory. Two
+/// statements through kept plans: the query's lexemes, then the corpus
+/// statistics of the searched set (both tiers, so hot and cold scores are
+/// comparable) together with every document matching a lexeme, whose term
+/// frequencies are read from its tsvector here. Document frequencies are
+/// counted over those matches; only when they pass `KEYWORD_MATCHES` does a
+/// third statement count them in SQL.
+fn keyword_lists(q: &Query, text: &str, depth: i64) -> KeywordLists {
     let config = gucs::text(&gucs::TEXT_SEARCH_CONFIG).unwrap_or_else(|| "english".into());
-    let terms: Vec<String> = Spi::get_one_with_args::<Vec<String>>(
+    let terms: Vec<String> = crate::plans::one::<Vec<String>>(
         "SELECT coalesce(array_agg(DISTINCT lexeme ORDER BY lexeme), '{}')
          FROM unnest(to_tsvector($1::regconfig, $2) || memory.cjk_terms($2)::tsvector)",
         &[config.into(), text.to_string().into()],
     )
-    .or_raise()
     .unwrap_or_default();
     if terms.is_empty() {
-        return Vec::new();
+        return KeywordLists::unknown();
     }
     let quoted: Vec<String> = terms.iter().map(|t| tsquery_term(t)).collect();
     let any = quoted.join(" | ");
-    // Corpus statistics and document frequencies over the searched set.
-    let stats = query_json(
-        &format!(
-            "WITH docs AS (SELECT m.fts, m.fts_len FROM memory.memories m WHERE {CURRENT} AND {})
-             SELECT jsonb_build_object(
-                'n', (SELECT count(*) FROM docs),
-                'avgdl', (SELECT coalesce(avg(fts_len), 0) FROM docs),
-                'df', (SELECT jsonb_agg((SELECT count(*) FROM docs WHERE docs.fts @@ t::tsquery) ORDER BY o)
-                       FROM unnest(${}::text[]) WITH ORDINALITY AS u(t, o)))",
-            q.clause,
-            q.next(1)
-        ),
-        &q.with(vec![quoted.clone().into()]),
-    )
-    .map(|j| j.0)
-    .unwrap_or(Value::Null);
-    let corpus = Corpus {
-        docs: stats["n"].as_f64().unwrap_or(0.0),
-        avg_len: stats["avgdl"].as_f64().unwrap_or(0.0),
-    };
-    let dfs: Vec<f64> = stats["df"]
-        .as_array()
-        .map(|a| a.iter().map(|x| x.as_f64().unwrap_or(0.0)).collect())
-        .unwrap_or_default();
+    // One row of statistics (NULL id), then the matching documents.
     let sql = format!(
-        "SELECT m.id, m.fts_len,
-                array(SELECT coalesce((SELECT coalesce(array_length(x.positions, 1), 1)
-                                       FROM unnest(m.fts) x WHERE x.lexeme = t), 0)::float8
-                      FROM unnest(${terms}::text[]) WITH ORDINALITY AS u(t, o) ORDER BY o)
-         FROM memory.memories m
-         WHERE {CURRENT} AND {} AND m.tier = {tier} AND m.fts @@ ${any}::tsquery
-         LIMIT 5000",
-        q.clause,
-        tier = tier.sql(),
-        terms = q.next(1),
-        any = q.next(2),
+        "(SELECT NULL::uuid, count(*)::float8, coalesce(avg(m.fts_len), 0)::float8,
+                 count(*) FILTER (WHERE m.tier = 'cold') > 0, NULL::text
+          FROM memory.memories m WHERE {CURRENT} AND {clause})
+         UNION ALL
+         (SELECT m.id, m.fts_len::float8, 0::float8, m.tier = 'cold', m.fts::text
+          FROM memory.memories m
+          WHERE {CURRENT} AND {clause} AND m.fts @@ ${any}::tsquery
+          LIMIT {KEYWORD_MATCHES})",
+        clause = q.clause,
+        any = q.next(1),
     );
-    let mut scored: Vec<(Uuid, f64)> = Spi::connect(|c| {
-        let rows = c
-            .select(&sql, None, &q.with(vec![terms.clone().into(), any.into()]))
-            .or_raise();
-        rows.map(|r| {
-            let id = r
-                .get::<Uuid>(1)
-                .or_raise()
-                .unwrap_or_else(|| Uuid::from_bytes([0; 16]));
-            let len = r.get::<i32>(2).or_raise().unwrap_or(0) as f64;
-            let tfs = r.get::<Vec<f64>>(3).or_raise().unwrap_or_default();
-            (id, rank::bm25(corpus, &dfs, len, &tfs))
-        })
-        .collect()
+    let mut corpus = Corpus {
+        docs: 0.0,
+        avg_len: 0.0,
+    };
+    let mut has_cold = false;
+    // (id, length, cold, term frequencies)
+    let mut docs: Vec<(Uuid, f64, bool, Vec<f64>)> = Vec::new();
+    Spi::connect(|c| {
+        for r in crate::plans::select(c, &sql, &q.with(vec![any.clone().into()])) {
+            let a = r.get::<f64>(2).or_raise().unwrap_or(0.0);
+            let cold = r.get::<bool>(4).or_raise().unwrap_or(false);
+            match r.get::<Uuid>(1).or_raise() {
+                None => {
+                    corpus = Corpus {
+                        docs: a,
+                        avg_len: r.get::<f64>(3).or_raise().unwrap_or(0.0),
+                    };
+                    has_cold = cold;
+                }
+                Some(id) => {
+                    let fts = r.get::<String>(5).or_raise().unwrap_or_default();
+                    docs.push((id, a, cold, memory_core::text::tsvector_tfs(&fts, &terms)));
+                }
+            }
+        }
     });
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    scored.truncate(depth as usize);
-    scored
+    let dfs: Vec<f64> = if (docs.len() as i64) < KEYWORD_MATCHES {
+        (0..terms.len())
+            .map(|i| docs.iter().filter(|d| d.3[i] > 0.0).count() as f64)
+            .collect()
+    } else {
+        crate::plans::one::<Vec<f64>>(
+            &format!(
+                "SELECT array(SELECT (SELECT count(*) FROM memory.memories m
+                                      WHERE {CURRENT} AND {} AND m.fts @@ t::tsquery)::float8
+                              FROM unnest(${}::text[]) WITH ORDINALITY AS u(t, o) ORDER BY o)",
+                q.clause,
+                q.next(1)
+            ),
+            &q.with(vec![quoted.into()]),
+        )
+        .unwrap_or_default()
+    };
+    let mut hot: Vec<(Uuid, f64)> = Vec::new();
+    let mut cold: Vec<(Uuid, f64)> = Vec::new();
+    for (id, len, is_cold, tfs) in docs {
+        let score = rank::bm25(corpus, &dfs, len, &tfs);
+        if is_cold {
+            cold.push((id, score));
+        } else {
+            hot.push((id, score));
+        }
+    }
+    for list in [&mut hot, &mut cold] {
+        list.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        list.truncate(depth as usize);
+    }
+    KeywordLists {
+        hot,
+        cold,
+        has_cold,
+        docs: Some(corpus.docs),
+    }
+}
+
+/// What `keyword_lists` found.
+struct KeywordLists {
+    hot: Vec<(Uuid, f64)>,
+    cold: Vec<(Uuid, f64)>,
+    /// Whether the searched set holds a cold memory (true when unknown).
+    has_cold: bool,
+    /// Memories in the searched set, both tiers (None when unknown).
+    docs: Option<f64>,
+}
+
+impl KeywordLists {
+    fn unknown() -> KeywordLists {
+        KeywordLists {
+            hot: Vec::new(),
+            cold: Vec::new(),
+            has_cold: true,
+            docs: None,
+        }
+    }
 }
 
 struct Hit {
@@ -363,6 +428,8 @@ struct Extras {
     context: bool,
     neighbors: f64,
     spans: Vec<timeq::Span>,
+    /// Memories in the searched set, when the keyword channel counted them.
+    scope_docs: Option<f64>,
 }
 
 impl Extras {
@@ -371,22 +438,35 @@ impl Extras {
     }
 }
 
-/// The candidates, the memories said right before and after them, and their
-/// links, restricted to the searched set (scope, filters, current rows).
-fn links(q: &Query, ids: &[Uuid]) -> HashMap<Uuid, Link> {
+/// The candidates, the memories said right before and after them (and,
+/// with `two`, those two turns away), with their links, restricted to the
+/// searched set (scope, filters, current rows): one statement, each step an
+/// index lookup by id or by context_id.
+fn links(q: &Query, ids: &[Uuid], two: bool, scope_docs: Option<f64>) -> HashMap<Uuid, Link> {
+    if scope_docs.is_some_and(|n| n <= SMALL_SCOPE) {
+        return links_in_small_scope(q, ids, two);
+    }
     let sql = format!(
-        "SELECT m.id, m.context_id, (m.valid_from::date - date '1970-01-01')::int8
+        "WITH h1 AS (
+            SELECT m.id FROM memory.memories m
+            WHERE {CURRENT} AND {clause} AND m.id IN (
+                SELECT c.id FROM memory.memories c WHERE c.context_id = ANY(${x}::uuid[])
+                UNION ALL
+                SELECT c.context_id FROM memory.memories c WHERE c.id = ANY(${x}::uuid[]))),
+         h2 AS (
+            SELECT c.id FROM memory.memories c WHERE ${two}::bool AND c.context_id IN (SELECT id FROM h1)
+            UNION ALL
+            SELECT c.context_id FROM memory.memories c WHERE ${two}::bool AND c.id IN (SELECT id FROM h1))
+         SELECT m.id, m.context_id, (m.valid_from::date - date '1970-01-01')::int8
          FROM memory.memories m
-         WHERE {CURRENT} AND {} AND (m.id = ANY(${x}::uuid[]) OR m.context_id = ANY(${x}::uuid[])
-               OR m.id IN (SELECT c.context_id FROM memory.memories c
-                           WHERE c.id = ANY(${x}::uuid[]) AND c.context_id IS NOT NULL))",
-        q.clause,
+         WHERE {CURRENT} AND {clause}
+           AND m.id IN (SELECT unnest(${x}::uuid[]) UNION SELECT id FROM h1 UNION SELECT id FROM h2)",
+        clause = q.clause,
         x = q.next(1),
+        two = q.next(2),
     );
     Spi::connect(|c| {
-        let rows = c
-            .select(&sql, None, &q.with(vec![ids.to_vec().into()]))
-            .or_raise();
+        let rows = crate::plans::select(c, &sql, &q.with(vec![ids.to_vec().into(), two.into()]));
         rows.filter_map(|r| {
             let id = r.get::<Uuid>(1).or_raise()?;
             Some((
@@ -401,13 +481,63 @@ fn links(q: &Query, ids: &[Uuid]) -> HashMap<Uuid, Link> {
     })
 }
 
+/// Up to this many memories, a search reads the links of the whole searched
+/// set in one pass rather than looking candidates up one by one.
+const SMALL_SCOPE: f64 = 3000.0;
+
+/// `links` by one read of the searched set's links, the steps taken here.
+fn links_in_small_scope(q: &Query, ids: &[Uuid], two: bool) -> HashMap<Uuid, Link> {
+    let sql = format!(
+        "SELECT m.id, m.context_id, (m.valid_from::date - date '1970-01-01')::int8
+         FROM memory.memories m WHERE {CURRENT} AND {}",
+        q.clause
+    );
+    let all: HashMap<Uuid, Link> = Spi::connect(|c| {
+        crate::plans::select(c, &sql, &q.with(vec![]))
+            .filter_map(|r| {
+                let id = r.get::<Uuid>(1).or_raise()?;
+                Some((
+                    id,
+                    Link {
+                        context_id: r.get::<Uuid>(2).or_raise(),
+                        day: r.get::<i64>(3).or_raise().unwrap_or(0),
+                    },
+                ))
+            })
+            .collect()
+    });
+    let mut next: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for (id, link) in &all {
+        if let Some(p) = link.context_id.filter(|p| all.contains_key(p)) {
+            next.entry(p).or_default().push(*id);
+        }
+    }
+    let step = |from: &[Uuid]| -> Vec<Uuid> {
+        from.iter()
+            .flat_map(|id| {
+                let before = all
+                    .get(id)
+                    .and_then(|l| l.context_id)
+                    .filter(|p| all.contains_key(p));
+                next.get(id).into_iter().flatten().copied().chain(before)
+            })
+            .collect()
+    };
+    let h1 = step(ids);
+    let h2 = if two { step(&h1) } else { Vec::new() };
+    ids.iter()
+        .chain(&h1)
+        .chain(&h2)
+        .filter_map(|id| all.get(id).map(|l| (*id, *l)))
+        .collect()
+}
+
 /// Spans of the query's date expressions, when time matching is on.
 fn query_spans(text: &str) -> Vec<timeq::Span> {
     if !gucs::SEARCH_TIME.get() {
         return Vec::new();
     }
-    let today = Spi::get_one::<i64>("SELECT (current_date - date '1970-01-01')::int8")
-        .or_raise()
+    let today = crate::plans::one::<i64>("SELECT (current_date - date '1970-01-01')::int8", &[])
         .unwrap_or(0);
     timeq::spans(text, timeq::Date::from_days(today))
 }
@@ -429,17 +559,15 @@ impl Lists {
 /// What a candidate's decay is computed from: (age in seconds, uses, tier).
 fn freshness(ids: &[Uuid]) -> HashMap<Uuid, (f64, i64, String)> {
     Spi::connect(|c| {
-        let rows = c
-            .select(
-                "SELECT m.id,
+        let rows = crate::plans::select(
+            c,
+            "SELECT m.id,
                         extract(epoch FROM statement_timestamp()
                                 - greatest(m.valid_from, m.updated_at, m.last_accessed_at))::float8,
                         m.access_count::int8, m.tier
                  FROM memory.memories m WHERE m.id = ANY($1::uuid[])",
-                None,
-                &[ids.to_vec().into()],
-            )
-            .or_raise();
+            &[ids.to_vec().into()],
+        );
         rows.filter_map(|r| {
             let id = r.get::<Uuid>(1).or_raise()?;
             Some((
@@ -480,24 +608,11 @@ fn rank_lists(
         .collect();
     ids.sort();
     ids.dedup();
-    let mut linked = if extras.links_needed() && !ids.is_empty() {
-        links(q, &ids)
+    let linked = if extras.links_needed() && !ids.is_empty() {
+        links(q, &ids, extras.neighbors > 0.0, extras.scope_docs)
     } else {
         HashMap::new()
     };
-    // Neighbours two turns away: the links of the adjacent memories found.
-    if extras.neighbors > 0.0 {
-        let more: Vec<Uuid> = linked
-            .keys()
-            .filter(|id| ids.binary_search(id).is_err())
-            .copied()
-            .collect();
-        if !more.is_empty() {
-            for (id, link) in links(q, &more) {
-                linked.entry(id).or_insert(link);
-            }
-        }
-    }
     // Keyword context: a memory gains a share of the BM25 of the message
     // before it (which may bring in a memory without a term of its own).
     let mut context_keyword: HashMap<Uuid, f64> = HashMap::new();
@@ -717,24 +832,33 @@ fn run_search(
     }
     let decay = decay_settings(o.decay_half_life);
     let depth = channel_depth(o.top_k);
-    let extras = Extras {
+    let mut extras = Extras {
         context: gucs::SEARCH_CONTEXT.get(),
         neighbors: gucs::SEARCH_NEIGHBORS.get(),
         spans: query_spans(text),
+        scope_docs: None,
     };
     let qv = (w.vector > 0.0).then(|| QueryVector::of(&q, text));
-    let tier_lists = |tier: Tier| {
+    // Both tiers' keyword lists come from one read; it also tells whether
+    // the searched set has a cold tier at all (unknown without it).
+    let kw = if w.keyword > 0.0 {
+        keyword_lists(&q, text, depth)
+    } else {
+        KeywordLists::unknown()
+    };
+    extras.scope_docs = kw.docs;
+    let has_cold = kw.has_cold;
+    let mut keyword_of = [Some(kw.hot), Some(kw.cold)];
+    let mut tier_lists = |tier: Tier| {
         let mut context = HashMap::new();
         Lists {
             vector: qv
                 .as_ref()
                 .map(|v| vector_channel(&q, v, tier, depth, &mut context))
                 .unwrap_or_default(),
-            keyword: if w.keyword > 0.0 {
-                keyword_channel(&q, text, tier, depth)
-            } else {
-                Vec::new()
-            },
+            keyword: keyword_of[(tier == Tier::Cold) as usize]
+                .take()
+                .unwrap_or_default(),
             graph: Vec::new(),
             context,
         }
@@ -776,7 +900,7 @@ fn run_search(
                 || h.channels.vector.is_some_and(|(s, _)| s >= min_similarity)
         })
         .count();
-    if o.include_cold || answers < o.top_k as usize {
+    if has_cold && (o.include_cold || answers < o.top_k as usize) {
         let cold = tier_lists(Tier::Cold);
         if !cold.vector.is_empty() || !cold.keyword.is_empty() {
             lists.merge(cold);
@@ -818,7 +942,7 @@ fn graph_channel(q: &Query, text: &str, depth: i64) -> (Vec<(Uuid, f64)>, Vec<Va
         depth.into(),
     ]);
     Spi::connect(|c| {
-        let rows = c.select(&sql, None, &args).or_raise();
+        let rows = crate::plans::select(c, &sql, &args);
         let mut linked = Vec::new();
         let mut relations = Vec::new();
         for r in rows {
@@ -867,7 +991,7 @@ fn bump_access(hits: &[Hit]) {
         return;
     }
     let ids: Vec<Uuid> = hits.iter().map(|h| h.id).collect();
-    Spi::run_with_args(
+    crate::plans::run(
         "UPDATE memory.memories m
             SET access_count = m.access_count + 1, last_accessed_at = now(), tier = 'hot',
                 embedding = CASE WHEN m.tier = 'cold' THEN m.embedding_half::memory.vector
@@ -876,8 +1000,7 @@ fn bump_access(hits: &[Hit]) {
          WHERE m.id IN (SELECT id FROM memory.memories WHERE id = ANY($1::uuid[])
                         FOR UPDATE SKIP LOCKED)",
         &[ids.into()],
-    )
-    .or_raise();
+    );
 }
 
 /// Arguments `$1..$3` (ids, scores, explanations) that `HITS_SQL` joins on.
@@ -937,7 +1060,7 @@ fn search(
         },
     );
     bump_access(&hits);
-    let results = query_json(
+    let results = crate::plans::one::<JsonB>(
         &format!(
             "SELECT coalesce(jsonb_agg({MEMORY_JSON} || jsonb_build_object('score', h.score)
                                  || jsonb_strip_nulls(jsonb_build_object('explain', h.explain))
@@ -1016,7 +1139,7 @@ fn search_rows(
          FROM {HITS_SQL} ORDER BY h.ord"
     );
     let rows: Vec<_> = Spi::connect(|c| {
-        let table = c.select(&sql, None, &hit_args(&hits, explain)).or_raise();
+        let table = crate::plans::select(c, &sql, &hit_args(&hits, explain));
         table
             .map(|r| {
                 (

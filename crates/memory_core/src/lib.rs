@@ -11,6 +11,7 @@ pub mod filter;
 pub mod graph;
 pub mod hnsw;
 pub mod llm;
+pub mod lru;
 pub mod messages;
 pub mod rank;
 pub mod text;

@@ -66,6 +66,51 @@ pub fn cjk_tsvector(text: &str, first_position: usize) -> String {
         .join(" ")
 }
 
+/// Frequency of each of `terms` in a tsvector given in PostgreSQL's text
+/// form (`'bike':3,7 'cat' 'it''s':2A`): the number of positions, 1 for a
+/// lexeme stored without positions, 0 when absent. Reading the text form
+/// lets the keyword channel score a document without unnesting its
+/// tsvector once per term in SQL.
+pub fn tsvector_tfs(tsvector: &str, terms: &[String]) -> Vec<f64> {
+    let mut tfs = vec![0.0; terms.len()];
+    let mut chars = tsvector.chars().peekable();
+    loop {
+        while chars.next_if(|c| *c == ' ').is_some() {}
+        if chars.next() != Some('\'') {
+            break;
+        }
+        let mut lexeme = String::new();
+        loop {
+            match chars.next() {
+                Some('\'') if chars.peek() == Some(&'\'') => {
+                    chars.next();
+                    lexeme.push('\'');
+                }
+                Some('\'') | None => break,
+                Some('\\') => {
+                    if let Some(c) = chars.next() {
+                        lexeme.push(c);
+                    }
+                }
+                Some(c) => lexeme.push(c),
+            }
+        }
+        let mut positions = 0usize;
+        if chars.next_if(|c| *c == ':').is_some() {
+            positions = 1;
+            while let Some(c) = chars.next_if(|c| *c != ' ') {
+                if c == ',' {
+                    positions += 1;
+                }
+            }
+        }
+        if let Some(i) = terms.iter().position(|t| *t == lexeme) {
+            tfs[i] = positions.max(1) as f64;
+        }
+    }
+    tfs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,5 +133,16 @@ mod tests {
         assert_eq!(cjk_tsvector("茶茶茶", 1), "'茶茶':1,2");
         assert_eq!(cjk_tsvector("喝茶，喝茶", 10), "'喝茶':10,11");
         assert_eq!(cjk_tsvector("hello", 1), "");
+    }
+
+    #[test]
+    fn tsvector_term_frequencies() {
+        let terms: Vec<String> = ["bike", "cat", "it's", "a\\b", "dog", "自行"]
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        let tv = "'a\\\\b':4 'bike':3,7,9B 'cat' 'it''s':2A '自行':5,6";
+        assert_eq!(tsvector_tfs(tv, &terms), vec![3.0, 1.0, 1.0, 1.0, 0.0, 2.0]);
+        assert_eq!(tsvector_tfs("", &terms), vec![0.0; 6]);
     }
 }

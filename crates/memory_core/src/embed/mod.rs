@@ -6,7 +6,6 @@
 //! `<sharedir>/extension/memory_ext/models/<name>/`.
 
 pub mod bert;
-pub mod cache;
 pub mod kernels;
 pub mod weights;
 pub mod wordllama;

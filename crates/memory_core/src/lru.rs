@@ -1,6 +1,6 @@
-//! A small least-recently-used map for recent query embeddings: an agent
-//! often asks the same or a repeated question within a few turns, and a
-//! search then skips the model entirely.
+//! A small least-recently-used map, for what a backend keeps between calls:
+//! recent query embeddings (an agent often asks the same question again
+//! within a few turns) and prepared statements.
 
 use std::collections::HashMap;
 use std::hash::Hash;
