@@ -71,10 +71,15 @@ SELECT e AS embedder,
 FROM unnest(ARRAY['minilm', 'wordllama']) e;
 
 \echo == memory.search latency (ms), minilm, including the query embedding
+-- Each query is asked 3 times: the per-session query-embedding cache is off
+-- for these rows, so every search embeds its query.
+SET memory.query_cache_size = 0;
 SELECT 'query embedding only' AS what, * FROM pg_temp.timed('SELECT memory.embed($1)', 3);
 SELECT 'user with ~90 memories' AS what, * FROM pg_temp.timed('SELECT memory.search($1, user_id => ''u1'')', 3);
 SELECT 'user with 10,000 memories' AS what, * FROM pg_temp.timed('SELECT memory.search($1, user_id => ''u0'')', 3);
 SELECT 'u0, keyword channel only' AS what, * FROM pg_temp.timed('SELECT memory.search($1, user_id => ''u0'', vector_weight => 0)', 3);
+RESET memory.query_cache_size;
+SELECT 'u1, repeated queries (cached embedding)' AS what, * FROM pg_temp.timed('SELECT memory.search($1, user_id => ''u1'')', 3);
 
 \echo == the same with wordllama (stored vectors re-typed as 256-d for u0 and u1)
 UPDATE memory.memories SET embedder = 'wordllama',

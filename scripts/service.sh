@@ -12,7 +12,7 @@ pg_port="${2:-$DEMO_PORT}"
 http_port="${3:-28816}"
 db="${SERVICE_DB:-memory_demo}"
 export CARGO_TARGET_DIR="${REPO}/target/server"
-bin="${CARGO_TARGET_DIR}/debug/memory-server"
+bin="${CARGO_TARGET_DIR}/release/memory-server"
 pidfile="${REPO}/target/memory-server-${http_port}.pid"
 log="${REPO}/target/memory-server-${http_port}.log"
 
@@ -24,8 +24,8 @@ start)
         say "memory-server already running on port ${http_port} (pid $(cat "$pidfile"))"
         exit 0
     fi
-    say "building memory-server (debug profile)"
-    (cd "$REPO" && cargo build -q -p memory-server --bin memory-server)
+    say "building memory-server (release profile; the first build takes a few minutes)"
+    (cd "$REPO" && cargo build -q --release -p memory-server --bin memory-server)
     say "starting memory-server on 127.0.0.1:${http_port} (database ${db} on port ${pg_port})"
     DATABASE_URL="host=localhost port=${pg_port} user=postgres dbname=${db}" \
         MEMORY_SERVER_LISTEN="127.0.0.1:${http_port}" \

@@ -248,8 +248,8 @@ CREATE INDEX entities_name_idx ON memory.entities (lower(name));
 
 -- Graph walks (recursive CTEs). Edges are followed in both directions (a
 -- question about John reaches "Adam -father_of-> John"). memory.graph_edges
--- is a breadth-first search over the scope's edges, read once into a jsonb
--- adjacency map: `reach` keeps each (entity, level) once (UNION), so cycles
+-- is a breadth-first search over the scope's edges, read once into an
+-- adjacency relation: `reach` keeps each (entity, level) once (UNION), so cycles
 -- end and the work is bounded by entities x depth, not by the number of
 -- paths; each edge is returned once, at its smallest depth, with one
 -- shortest path to it (parents chosen by name). Depth is capped at 6.
@@ -287,64 +287,60 @@ BEGIN
           AND CASE WHEN $6 IS NULL THEN r.valid_to IS NULL
                    ELSE r.valid_from <= $6 AND (r.valid_to IS NULL OR r.valid_to > $6) END
     ),
-    -- Adjacency (both directions) as one jsonb map: entity -> [neighbours].
+    -- Each edge in both directions, once per pair: the walk's adjacency.
     adj AS MATERIALIZED (
-        SELECT coalesce(jsonb_object_agg(x.n, x.nbs), '{}') AS m
-        FROM (SELECT y.n, jsonb_agg(DISTINCT y.nb) AS nbs
-              FROM (SELECT edge.source_id::text AS n, edge.target_id::text AS nb FROM edge
-                    UNION ALL SELECT edge.target_id::text, edge.source_id::text FROM edge) y
-              GROUP BY y.n) x
+        SELECT edge.source_id AS a, edge.target_id AS b FROM edge
+        UNION SELECT edge.target_id, edge.source_id FROM edge
     ),
+    -- Breadth first: the frontier of each level joined to the adjacency
+    -- (a hash join); UNION keeps each (entity, level) once.
     reach(node, lvl) AS (
-        SELECT e.id::text, 0
+        SELECT e.id, 0
         FROM memory.entities e
         WHERE lower(e.name) = ANY (SELECT lower(x) FROM unnest($1) x)
           AND ($2 IS NULL OR e.user_id = $2) AND ($3 IS NULL OR e.agent_id = $3)
           AND ($4 IS NULL OR e.run_id = $4)
       UNION
-        SELECT nb.value, w.lvl + 1
-        FROM reach w CROSS JOIN adj CROSS JOIN LATERAL jsonb_array_elements_text(adj.m -> w.node) nb
+        SELECT adj.b, w.lvl + 1
+        FROM reach w JOIN adj ON adj.a = w.node
         WHERE w.lvl < least($5, 6)
     ),
-    -- Smallest level of each reached entity, as a map.
+    -- Smallest level of each reached entity.
     dist AS MATERIALIZED (
-        SELECT coalesce(jsonb_object_agg(z.node, z.d), '{}') AS m
-        FROM (SELECT reach.node, min(reach.lvl) AS d FROM reach GROUP BY reach.node) z
+        SELECT reach.node, min(reach.lvl) AS d FROM reach GROUP BY reach.node
     ),
     near AS MATERIALIZED (
-        SELECT r.*, least(l.ds, l.dt) + 1 AS depth,
-               CASE WHEN l.ds <= l.dt THEN r.source_id ELSE r.target_id END AS near_id,
-               CASE WHEN l.ds <= l.dt THEN r.target_id ELSE r.source_id END AS far_id
-        FROM edge r CROSS JOIN dist
-        CROSS JOIN LATERAL (SELECT (dist.m ->> r.source_id::text)::int AS ds,
-                                   (dist.m ->> r.target_id::text)::int AS dt) l
-        WHERE l.ds IS NOT NULL AND l.dt IS NOT NULL AND least(l.ds, l.dt) < least($5, 6)
+        SELECT r.*, least(ds.d, dt.d) + 1 AS depth,
+               CASE WHEN ds.d <= dt.d THEN r.source_id ELSE r.target_id END AS near_id,
+               CASE WHEN ds.d <= dt.d THEN r.target_id ELSE r.source_id END AS far_id
+        FROM edge r JOIN dist ds ON ds.node = r.source_id JOIN dist dt ON dt.node = r.target_id
+        WHERE least(ds.d, dt.d) < least($5, 6)
     ),
     -- Names of the entities reached.
     label AS MATERIALIZED (
-        SELECT coalesce(jsonb_object_agg(e.id::text, e.name), '{}') AS m
-        FROM memory.entities e
-        WHERE e.id IN (SELECT k::uuid FROM dist, jsonb_object_keys(dist.m) k)
+        SELECT e.id, e.name FROM memory.entities e WHERE e.id IN (SELECT dist.node FROM dist)
     ),
     -- One parent per entity: a neighbour one level closer (smallest name).
     parent AS MATERIALIZED (
-        SELECT coalesce(jsonb_object_agg(p.node, p.up), '{}') AS m
-        FROM (SELECT DISTINCT ON (c.node) c.node, c.up
-              FROM (SELECT n.far_id::text AS node, n.near_id::text AS up FROM near n, dist
-                    WHERE (dist.m ->> n.far_id::text)::int = n.depth) c, label
-              ORDER BY c.node, label.m ->> c.up, c.up) p
+        SELECT DISTINCT ON (n.far_id) n.far_id AS node, n.near_id AS up
+        FROM near n JOIN dist d ON d.node = n.far_id AND d.d = n.depth
+                    JOIN label l ON l.id = n.near_id
+        ORDER BY n.far_id, l.name, n.near_id
+    ),
+    -- The path of names from a starting entity to each entity reached.
+    chain(node, names) AS (
+        SELECT dist.node, ARRAY[label.name]
+        FROM dist JOIN label ON label.id = dist.node WHERE dist.d = 0
+      UNION ALL
+        SELECT parent.node, chain.names || label.name
+        FROM chain JOIN parent ON parent.up = chain.node JOIN label ON label.id = parent.node
     )
-    SELECT label.m ->> n.source_id::text, n.relation, label.m ->> n.target_id::text, n.depth,
-           ARRAY(SELECT label.m ->> u.id
-                 FROM unnest(ARRAY[parent.m ->> (parent.m ->> (parent.m ->> (parent.m ->> (parent.m ->> n.near_id::text)))),
-                                   parent.m ->> (parent.m ->> (parent.m ->> (parent.m ->> n.near_id::text))),
-                                   parent.m ->> (parent.m ->> (parent.m ->> n.near_id::text)),
-                                   parent.m ->> (parent.m ->> n.near_id::text),
-                                   parent.m ->> n.near_id::text,
-                                   n.near_id::text, n.far_id::text]) WITH ORDINALITY AS u(id, k)
-                 WHERE u.id IS NOT NULL ORDER BY u.k),
-           n.memory_id
-    FROM near n, label, parent;
+    SELECT ls.name, n.relation, lt.name, n.depth, c.names || lf.name, n.memory_id
+    FROM near n
+    JOIN label ls ON ls.id = n.source_id
+    JOIN label lt ON lt.id = n.target_id
+    JOIN label lf ON lf.id = n.far_id
+    JOIN chain c ON c.node = n.near_id;
 END
 $fn$;
 COMMENT ON FUNCTION memory.graph_edges IS 'memory_ext: edges around entities, with the memory each came from';
