@@ -52,7 +52,7 @@ pub static CONVERSATION_WINDOW_S: GucSetting<i32> = GucSetting::<i32>::new(1800)
 /// Search with each memory's conversation context (the message before it).
 pub static SEARCH_CONTEXT: GucSetting<bool> = GucSetting::<bool>::new(true);
 /// Share of its best conversation neighbour's score a search hit gains.
-pub static SEARCH_NEIGHBORS: GucSetting<f64> = GucSetting::<f64>::new(0.5);
+pub static SEARCH_NEIGHBORS: GucSetting<f64> = GucSetting::<f64>::new(0.4);
 /// Match date expressions of the query against the memories' time.
 pub static SEARCH_TIME: GucSetting<bool> = GucSetting::<bool>::new(true);
 
