@@ -465,19 +465,24 @@ fn links(q: &Query, ids: &[Uuid], two: bool, scope_docs: Option<f64>) -> HashMap
         x = q.next(1),
         two = q.next(2),
     );
+    read_links(&sql, &q.with(vec![ids.to_vec().into(), two.into()]))
+}
+
+/// Rows (id, context_id, day) of a links statement, by id.
+fn read_links(sql: &str, args: &[DatumWithOid<'static>]) -> HashMap<Uuid, Link> {
     Spi::connect(|c| {
-        let rows = crate::plans::select(c, &sql, &q.with(vec![ids.to_vec().into(), two.into()]));
-        rows.filter_map(|r| {
-            let id = r.get::<Uuid>(1).or_raise()?;
-            Some((
-                id,
-                Link {
-                    context_id: r.get::<Uuid>(2).or_raise(),
-                    day: r.get::<i64>(3).or_raise().unwrap_or(0),
-                },
-            ))
-        })
-        .collect()
+        crate::plans::select(c, sql, args)
+            .filter_map(|r| {
+                let id = r.get::<Uuid>(1).or_raise()?;
+                Some((
+                    id,
+                    Link {
+                        context_id: r.get::<Uuid>(2).or_raise(),
+                        day: r.get::<i64>(3).or_raise().unwrap_or(0),
+                    },
+                ))
+            })
+            .collect()
     })
 }
 
@@ -492,20 +497,7 @@ fn links_in_small_scope(q: &Query, ids: &[Uuid], two: bool) -> HashMap<Uuid, Lin
          FROM memory.memories m WHERE {CURRENT} AND {}",
         q.clause
     );
-    let all: HashMap<Uuid, Link> = Spi::connect(|c| {
-        crate::plans::select(c, &sql, &q.with(vec![]))
-            .filter_map(|r| {
-                let id = r.get::<Uuid>(1).or_raise()?;
-                Some((
-                    id,
-                    Link {
-                        context_id: r.get::<Uuid>(2).or_raise(),
-                        day: r.get::<i64>(3).or_raise().unwrap_or(0),
-                    },
-                ))
-            })
-            .collect()
-    });
+    let all = read_links(&sql, &q.with(vec![]));
     let mut next: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
     for (id, link) in &all {
         if let Some(p) = link.context_id.filter(|p| all.contains_key(p)) {

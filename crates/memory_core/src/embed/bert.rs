@@ -9,7 +9,7 @@
 //! f16 copies of the dense weights (21 MB) are made once per backend when
 //! the model is first used.
 
-use super::kernels::{gelu, linear_half, portable_linear, Half};
+use super::kernels::{dense, gelu, Half, Kernel};
 use super::weights::Weights;
 use crate::error::{Error, Kind, Result};
 use std::borrow::Cow;
@@ -194,27 +194,6 @@ impl MiniLm {
     }
 }
 
-/// One dense layer: the portable reference path, or f16/AVX2 when
-/// available.
-#[allow(clippy::too_many_arguments)]
-fn dense(
-    portable: bool,
-    x: &[f32],
-    n: usize,
-    k: usize,
-    w: &[f32],
-    half: Option<&Half>,
-    b: &[f32],
-    m: usize,
-    out: &mut [f32],
-) {
-    if portable {
-        portable_linear(x, n, k, w, b, m, out)
-    } else {
-        linear_half(x, n, k, w, half, b, m, out)
-    }
-}
-
 /// Below this many tokens attention runs as plain dot products (no SGEMM
 /// call and packing per head); above it, as SGEMM per head.
 const SHORT: usize = 48;
@@ -321,50 +300,26 @@ fn forward(
     let scale = 1.0 / (HEAD_DIM as f32).sqrt();
 
     for (li, l) in m.layers.iter().enumerate() {
-        let h = |i: usize| halves.get(li).and_then(|x| x.0[i].as_ref());
+        let path = |i: usize| {
+            if portable {
+                Kernel::Reference
+            } else {
+                Kernel::Fast(halves.get(li).and_then(|x| x.0[i].as_ref()))
+            }
+        };
         interrupt();
-        dense(portable, &x, n, DIMS, &l.q_w, h(0), &l.q_b, DIMS, &mut q);
-        dense(portable, &x, n, DIMS, &l.k_w, h(1), &l.k_b, DIMS, &mut k);
-        dense(portable, &x, n, DIMS, &l.v_w, h(2), &l.v_b, DIMS, &mut v);
+        dense(path(0), &x, n, DIMS, &l.q_w, &l.q_b, DIMS, &mut q);
+        dense(path(1), &x, n, DIMS, &l.k_w, &l.k_b, DIMS, &mut k);
+        dense(path(2), &x, n, DIMS, &l.v_w, &l.v_b, DIMS, &mut v);
         attention(&q, &k, &v, n, scale, &mut scores, &mut ctx);
-        dense(
-            portable,
-            &ctx,
-            n,
-            DIMS,
-            &l.o_w,
-            h(3),
-            &l.o_b,
-            DIMS,
-            &mut attn,
-        );
+        dense(path(3), &ctx, n, DIMS, &l.o_w, &l.o_b, DIMS, &mut attn);
         for (a, xi) in attn.iter_mut().zip(&x) {
             *a += xi;
         }
         layer_norm(&mut attn, &l.ln1_g, &l.ln1_b);
-        dense(
-            portable,
-            &attn,
-            n,
-            DIMS,
-            &l.i_w,
-            h(4),
-            &l.i_b,
-            FFN,
-            &mut inter,
-        );
+        dense(path(4), &attn, n, DIMS, &l.i_w, &l.i_b, FFN, &mut inter);
         gelu(&mut inter);
-        dense(
-            portable,
-            &inter,
-            n,
-            FFN,
-            &l.f_w,
-            h(5),
-            &l.f_b,
-            DIMS,
-            &mut ffn,
-        );
+        dense(path(5), &inter, n, FFN, &l.f_w, &l.f_b, DIMS, &mut ffn);
         for (f, a) in ffn.iter_mut().zip(&attn) {
             *f += a;
         }

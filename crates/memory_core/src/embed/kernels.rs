@@ -49,19 +49,32 @@ impl Half {
     }
 }
 
-/// `linear` over f16 weights when `half` is given (built by `Half::new`, so
-/// the CPU has the instructions), else over the f32 ones.
+/// Which kernel a dense layer runs on.
+#[derive(Clone, Copy)]
+pub enum Kernel<'a> {
+    /// `portable_linear` in f32: the reference.
+    Reference,
+    /// f16 weights when given (built by `Half::new`, so the CPU has the
+    /// instructions), else `linear` over the f32 ones.
+    Fast(Option<&'a Half>),
+}
+
+/// `out (n × m) = x (n × k) · Wᵀ + b` on `kernel`.
 #[allow(clippy::too_many_arguments)]
-pub fn linear_half(
+pub fn dense(
+    kernel: Kernel<'_>,
     x: &[f32],
     n: usize,
     k: usize,
     w: &[f32],
-    half: Option<&Half>,
     b: &[f32],
     m: usize,
     out: &mut [f32],
 ) {
+    let half = match kernel {
+        Kernel::Reference => return portable_linear(x, n, k, w, b, m, out),
+        Kernel::Fast(h) => h,
+    };
     #[cfg(target_arch = "x86_64")]
     if let Some(h) = half {
         if k.is_multiple_of(8) {
@@ -337,7 +350,7 @@ mod tests {
             let half = Half::new(&w);
             let mut fast = vec![0.0; n * m];
             let mut slow = vec![0.0; n * m];
-            linear_half(&x, n, k, &w, half.as_ref(), &b, m, &mut fast);
+            dense(Kernel::Fast(half.as_ref()), &x, n, k, &w, &b, m, &mut fast);
             portable_linear(&x, n, k, &w, &b, m, &mut slow);
             for (f, s) in fast.iter().zip(&slow) {
                 // f16 keeps 11 significant bits of each weight
