@@ -1,36 +1,18 @@
 //! Dense kernels of the encoder's forward pass, specialised for the short
 //! sequences of queries and chat messages (a handful to a few hundred
 //! tokens):
-//! - `linear`: `out (n × m) = x (n × k) · Wᵀ + b` with W in PyTorch's (m × k)
-//!   row-major layout, read in place from the weight file. On x86-64 with
-//!   AVX2, FMA and F16C (detected at run time) a register-blocked kernel
-//!   computes 2 output columns for 6 tokens at a time as dot products along
-//!   k, so W is
-//!   never repacked (the general SGEMM repacks all of it on every call,
-//!   which dominated a short query). Elsewhere `matrixmultiply` runs.
-//! - `Half`: a weight matrix kept in f16 for that kernel (AVX2, FMA and
-//!   F16C): a short query is bound by the memory traffic of the weights,
-//!   and half the bytes stay in the last-level cache between queries.
+//! - `dense`: `out (n × m) = x (n × k) · Wᵀ + b` with W in PyTorch's (m × k)
+//!   row-major layout. On x86-64 with AVX2, FMA and F16C (detected at run
+//!   time) W is kept as f16 (`Half`: a short query is bound by the memory
+//!   traffic of the weights, and half the bytes stay in the last-level cache
+//!   between queries) and a register-blocked kernel computes 2 output
+//!   columns for 6 tokens at a time as dot products along k, so W is never
+//!   repacked (the general SGEMM repacks all of it on every call, which
+//!   dominated a short query). Elsewhere `matrixmultiply` runs.
 //! - `gelu`: the exact (erf) GELU with a rational erf approximation
 //!   (absolute error below 2e-7), vectorisable, instead of libm's erff.
 
-/// `out (n × m) = x (n × k) · Wᵀ + b`; `w` is (m × k) row-major.
-pub fn linear(x: &[f32], n: usize, k: usize, w: &[f32], b: &[f32], m: usize, out: &mut [f32]) {
-    assert!(x.len() >= n * k && w.len() >= m * k && b.len() >= m && out.len() >= n * m);
-    #[cfg(target_arch = "x86_64")]
-    if avx2::available_f16() && k.is_multiple_of(8) {
-        // SAFETY: the CPU has AVX2, FMA and F16C (checked just above), the
-        // lengths were asserted above and k is a multiple of 8.
-        #[allow(unsafe_code)]
-        unsafe {
-            avx2::linear(x, n, k, w, b, m, out)
-        };
-        return;
-    }
-    portable_linear(x, n, k, w, b, m, out);
-}
-
-/// A weight matrix (m × k, row-major) converted to f16 once, for `linear`
+/// A weight matrix (m × k, row-major) converted to f16 once, for `dense`
 /// on CPUs with AVX2, FMA and F16C; None elsewhere.
 pub struct Half {
     data: Vec<half::f16>,
@@ -55,7 +37,7 @@ pub enum Kernel<'a> {
     /// `portable_linear` in f32: the reference.
     Reference,
     /// f16 weights when given (built by `Half::new`, so the CPU has the
-    /// instructions), else `linear` over the f32 ones.
+    /// instructions), else `portable_linear` over the f32 ones.
     Fast(Option<&'a Half>),
 }
 
@@ -91,11 +73,11 @@ pub fn dense(
         }
     }
     let _ = half;
-    linear(x, n, k, w, b, m, out);
+    portable_linear(x, n, k, w, b, m, out);
 }
 
-/// `linear` through `matrixmultiply`'s SGEMM (its own run-time kernel
-/// selection); the fallback and the reference of the tests.
+/// `dense` through `matrixmultiply`'s SGEMM in f32 (its own run-time kernel
+/// selection): the fallback and the reference.
 pub fn portable_linear(
     x: &[f32],
     n: usize,
@@ -164,44 +146,22 @@ pub fn gelu(xs: &mut [f32]) {
 mod avx2 {
     use std::arch::x86_64::*;
 
-    pub fn available() -> bool {
-        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-    }
-
     pub fn available_f16() -> bool {
-        available() && std::is_x86_feature_detected!("f16c")
+        std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma")
+            && std::is_x86_feature_detected!("f16c")
     }
 
     /// Elements of k per pass (a multiple of 8).
     const K_TILE: usize = 512;
 
-    /// A weight element type the kernel reads 8 at a time as f32 lanes.
-    pub trait Weight: Copy {
-        /// # Safety
-        /// `p` points at 8 readable elements; the CPU has AVX2, FMA and,
-        /// for f16, F16C.
-        unsafe fn load8(p: *const Self) -> __m256;
-        fn to_f32(self) -> f32;
-    }
-
-    impl Weight for f32 {
-        #[inline(always)]
-        unsafe fn load8(p: *const f32) -> __m256 {
-            _mm256_loadu_ps(p)
-        }
-        fn to_f32(self) -> f32 {
-            self
-        }
-    }
-
-    impl Weight for half::f16 {
-        #[inline(always)]
-        unsafe fn load8(p: *const half::f16) -> __m256 {
-            _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i))
-        }
-        fn to_f32(self) -> f32 {
-            half::f16::to_f32(self)
-        }
+    /// 8 f16 weights as f32 lanes.
+    ///
+    /// # Safety
+    /// `p` points at 8 readable elements; the CPU has F16C.
+    #[inline(always)]
+    unsafe fn load8(p: *const half::f16) -> __m256 {
+        _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i))
     }
 
     /// Up to 6 tokens (rows of x from `x0`) × 2 columns (rows of W from
@@ -216,12 +176,12 @@ mod avx2 {
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn block<W: Weight, const T: usize>(
+    unsafe fn block<const T: usize>(
         x: &[f32],
         x0: usize,
         k: usize,
         span: (usize, usize),
-        w: &[W],
+        w: &[half::f16],
         w0: usize,
         m: usize,
         out: &mut [f32],
@@ -231,8 +191,8 @@ mod avx2 {
         let wp = w.as_ptr().add(w0 * k);
         let mut i = span.0;
         while i < span.1 {
-            let w_0 = W::load8(wp.add(i));
-            let w_1 = W::load8(wp.add(k + i));
+            let w_0 = load8(wp.add(i));
+            let w_1 = load8(wp.add(k + i));
             for (t, a) in acc.iter_mut().enumerate() {
                 let xv = _mm256_loadu_ps(xp.add(t * k + i));
                 a[0] = _mm256_fmadd_ps(xv, w_0, a[0]);
@@ -256,11 +216,11 @@ mod avx2 {
     /// AVX2, FMA (and F16C for f16) present; x holds n × k, w m × k, b m,
     /// out n × m; k.is_multiple_of(8).
     #[target_feature(enable = "avx2,fma,f16c")]
-    pub unsafe fn linear<W: Weight>(
+    pub unsafe fn linear(
         x: &[f32],
         n: usize,
         k: usize,
-        w: &[W],
+        w: &[half::f16],
         b: &[f32],
         m: usize,
         out: &mut [f32],
@@ -279,15 +239,15 @@ mod avx2 {
             while j < cols {
                 let mut t = 0;
                 while t + 6 <= n {
-                    block::<W, 6>(x, t, k, span, w, j, m, out);
+                    block::<6>(x, t, k, span, w, j, m, out);
                     t += 6;
                 }
                 match n - t {
-                    5 => block::<W, 5>(x, t, k, span, w, j, m, out),
-                    4 => block::<W, 4>(x, t, k, span, w, j, m, out),
-                    3 => block::<W, 3>(x, t, k, span, w, j, m, out),
-                    2 => block::<W, 2>(x, t, k, span, w, j, m, out),
-                    1 => block::<W, 1>(x, t, k, span, w, j, m, out),
+                    5 => block::<5>(x, t, k, span, w, j, m, out),
+                    4 => block::<4>(x, t, k, span, w, j, m, out),
+                    3 => block::<3>(x, t, k, span, w, j, m, out),
+                    2 => block::<2>(x, t, k, span, w, j, m, out),
+                    1 => block::<1>(x, t, k, span, w, j, m, out),
                     _ => {}
                 }
                 j += 2;
@@ -316,21 +276,29 @@ mod tests {
     }
 
     #[test]
-    fn linear_matches_the_reference_for_every_shape() {
+    fn half_kernel_matches_the_reference_for_every_shape() {
+        // Token blocks of 6 and their remainders, k past one tile, an odd
+        // last column; the reference gets the same f16-rounded weights.
         for (n, k, m) in [
             (1, 8, 4),
             (2, 16, 8),
             (3, 384, 384),
             (7, 384, 1536),
             (12, 1536, 384),
-            (5, 24, 6),
+            (5, 24, 7),
         ] {
             let x = data(n * k, 1);
-            let w = data(m * k, 2);
+            let w: Vec<f32> = data(m * k, 2)
+                .iter()
+                .map(|v| half::f16::from_f32(*v).to_f32())
+                .collect();
             let b = data(m, 3);
+            let Some(h) = Half::new(&w) else {
+                return; // no AVX2/FMA/F16C here: nothing but the reference runs
+            };
             let mut fast = vec![0.0; n * m];
             let mut slow = vec![0.0; n * m];
-            linear(&x, n, k, &w, &b, m, &mut fast);
+            dense(Kernel::Fast(Some(&h)), &x, n, k, &w, &b, m, &mut fast);
             portable_linear(&x, n, k, &w, &b, m, &mut slow);
             for (i, (f, s)) in fast.iter().zip(&slow).enumerate() {
                 assert!(
