@@ -55,6 +55,7 @@ pub static SEARCH_CONTEXT: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub static SEARCH_NEIGHBORS: GucSetting<f64> = GucSetting::<f64>::new(0.4);
 /// Match date expressions of the query against the memories' time.
 pub static SEARCH_TIME: GucSetting<bool> = GucSetting::<bool>::new(true);
+pub static SEARCH_SPEAKER: GucSetting<bool> = GucSetting::<bool>::new(true);
 
 /// Half-life of search-score decay, an interval such as '30 days'; empty: off.
 pub static DECAY_HALF_LIFE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
@@ -154,6 +155,14 @@ pub fn init() {
         c"Match date expressions in search queries (\"in May 2023\", \"last week\") against the memories' time.",
         c"",
         &SEARCH_TIME,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"memory.search_speaker",
+        c"Lift search hits said by someone the query names (the memory's actor_id, or the \"Name:\" label of a transcript line).",
+        c"",
+        &SEARCH_SPEAKER,
         GucContext::Userset,
         GucFlags::default(),
     );

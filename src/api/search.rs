@@ -18,6 +18,7 @@ use crate::types::varvec::{VecOut, VectorOut};
 use memory_core::decay::{self, Decay};
 use memory_core::messages::Scope;
 use memory_core::rank::{self, Channels, Corpus, Fusion, Weights};
+use memory_core::speaker;
 use memory_core::timeq;
 use memory_core::Error;
 use pgrx::datum::DatumWithOid;
@@ -401,6 +402,8 @@ struct Boosts {
     context_keyword: f64,
     /// Gained for lying in a span the query names.
     time: f64,
+    /// Gained for being said by someone the query names.
+    speaker: f64,
     /// Gained from the best conversation neighbour.
     neighbors: f64,
 }
@@ -415,12 +418,14 @@ struct Lists {
     context: HashMap<Uuid, f64>,
 }
 
-/// One memory's place in its conversation and its day.
-#[derive(Clone, Copy)]
+/// One memory's place in its conversation, its day and its speaker.
+#[derive(Clone)]
 struct Link {
     context_id: Option<Uuid>,
     /// Days since 1970-01-01 of valid_from, in the session's time zone.
     day: i64,
+    /// Its actor_id, else the label of a transcript line (`speaker::label`).
+    speaker: Option<String>,
 }
 
 /// How conversation context, neighbours and time take part in one search.
@@ -430,11 +435,13 @@ struct Extras {
     spans: Vec<timeq::Span>,
     /// Memories in the searched set, when the keyword channel counted them.
     scope_docs: Option<f64>,
+    /// The query's words, when speaker matching is on and one may name a speaker.
+    speaker: Option<speaker::Query>,
 }
 
 impl Extras {
     fn links_needed(&self) -> bool {
-        self.context || self.neighbors > 0.0 || !self.spans.is_empty()
+        self.context || self.neighbors > 0.0 || !self.spans.is_empty() || self.speaker.is_some()
     }
 }
 
@@ -457,7 +464,8 @@ fn links(q: &Query, ids: &[Uuid], two: bool, scope_docs: Option<f64>) -> HashMap
             SELECT c.id FROM memory.memories c WHERE ${two}::bool AND c.context_id IN (SELECT id FROM h1)
             UNION ALL
             SELECT c.context_id FROM memory.memories c WHERE ${two}::bool AND c.id IN (SELECT id FROM h1))
-         SELECT m.id, m.context_id, (m.valid_from::date - date '1970-01-01')::int8
+         SELECT m.id, m.context_id, (m.valid_from::date - date '1970-01-01')::int8,
+                m.actor_id, left(m.memory, 64)
          FROM memory.memories m
          WHERE {CURRENT} AND {clause}
            AND m.id IN (SELECT unnest(${x}::uuid[]) UNION SELECT id FROM h1 UNION SELECT id FROM h2)",
@@ -468,17 +476,25 @@ fn links(q: &Query, ids: &[Uuid], two: bool, scope_docs: Option<f64>) -> HashMap
     read_links(&sql, &q.with(vec![ids.to_vec().into(), two.into()]))
 }
 
-/// Rows (id, context_id, day) of a links statement, by id.
+/// Rows (id, context_id, day, actor_id, start of the text) of a links
+/// statement, by id.
 fn read_links(sql: &str, args: &[DatumWithOid<'static>]) -> HashMap<Uuid, Link> {
     Spi::connect(|c| {
         crate::plans::select(c, sql, args)
             .filter_map(|r| {
                 let id = r.get::<Uuid>(1).or_raise()?;
+                let speaker = r.get::<String>(4).or_raise().or_else(|| {
+                    r.get::<&str>(5)
+                        .or_raise()
+                        .and_then(speaker::label)
+                        .map(str::to_string)
+                });
                 Some((
                     id,
                     Link {
                         context_id: r.get::<Uuid>(2).or_raise(),
                         day: r.get::<i64>(3).or_raise().unwrap_or(0),
+                        speaker,
                     },
                 ))
             })
@@ -493,7 +509,8 @@ const SMALL_SCOPE: f64 = 3000.0;
 /// `links` by one read of the searched set's links, the steps taken here.
 fn links_in_small_scope(q: &Query, ids: &[Uuid], two: bool) -> HashMap<Uuid, Link> {
     let sql = format!(
-        "SELECT m.id, m.context_id, (m.valid_from::date - date '1970-01-01')::int8
+        "SELECT m.id, m.context_id, (m.valid_from::date - date '1970-01-01')::int8,
+                m.actor_id, left(m.memory, 64)
          FROM memory.memories m WHERE {CURRENT} AND {}",
         q.clause
     );
@@ -520,7 +537,7 @@ fn links_in_small_scope(q: &Query, ids: &[Uuid], two: bool) -> HashMap<Uuid, Lin
     ids.iter()
         .chain(&h1)
         .chain(&h2)
-        .filter_map(|id| all.get(id).map(|l| (*id, *l)))
+        .filter_map(|id| all.get(id).map(|l| (*id, l.clone())))
         .collect()
 }
 
@@ -696,6 +713,20 @@ fn rank_lists(
             fused[i] += l;
         }
     }
+    // The speaker lift comes last: it belongs to the memory alone and is
+    // not lent to the turns around it (the other side of the dialogue).
+    if let Some(sq) = &extras.speaker {
+        for (i, (id, _)) in cands.iter().enumerate() {
+            let named = linked
+                .get(id)
+                .and_then(|l| l.speaker.as_deref())
+                .is_some_and(|who| sq.names(who));
+            if named {
+                boosts[i].speaker = rank::SPEAKER_BOOST * how.unit_scale();
+                fused[i] += boosts[i].speaker;
+            }
+        }
+    }
     if decay.is_some() || explain {
         // Only candidates not read by an earlier ranking of this search.
         let ids: Vec<Uuid> = cands
@@ -829,6 +860,10 @@ fn run_search(
         neighbors: gucs::SEARCH_NEIGHBORS.get(),
         spans: query_spans(text),
         scope_docs: None,
+        speaker: gucs::SEARCH_SPEAKER
+            .get()
+            .then(|| speaker::Query::new(text))
+            .filter(speaker::Query::may_name),
     };
     let qv = (w.vector > 0.0).then(|| QueryVector::of(&q, text));
     // Both tiers' keyword lists come from one read; it also tells whether
@@ -962,7 +997,7 @@ fn explain_json(h: &Hit) -> Value {
     let mut out = json!({"vector": part(h.channels.vector), "keyword": part(h.channels.keyword),
            "graph": part(h.channels.graph), "tier": h.tier,
            "context": {"vector": b.context_similarity, "keyword": b.context_keyword},
-           "time": b.time, "neighbors": b.neighbors});
+           "time": b.time, "speaker": b.speaker, "neighbors": b.neighbors});
     if let Some(d) = h.decay {
         out["decay"] = json!({"relevance": d.relevance, "age_days": d.age_days,
                               "access_count": d.access_count, "recency": d.recency,

@@ -14,6 +14,7 @@ pub mod llm;
 pub mod lru;
 pub mod messages;
 pub mod rank;
+pub mod speaker;
 pub mod text;
 pub mod timeq;
 pub mod vector;

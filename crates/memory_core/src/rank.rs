@@ -29,7 +29,8 @@
 //! span's weight; then each memory gains `share` × (the best fused score of
 //! its adjacent memories − the lowest score) and `share` / 2 × the same for
 //! the memories two turns away, so evidence spread over adjacent turns
-//! comes back together. Boosts are in z units; for `max` and
+//! comes back together; last, a memory said by someone the query names
+//! gains `SPEAKER_BOOST` (see `speaker`). Boosts are in z units; for `max` and
 //! `rrf` they are scaled by `Fusion::unit_scale`.
 
 pub const K1: f64 = 1.2;
@@ -65,6 +66,8 @@ pub fn bm25(corpus: Corpus, dfs: &[f64], doc_len: f64, tfs: &[f64]) -> f64 {
 
 /// What a memory in a span the query names gains, per unit of span weight.
 pub const TIME_BOOST: f64 = 2.0;
+/// What a memory said by someone the query names gains (see `speaker`).
+pub const SPEAKER_BOOST: f64 = 1.0;
 /// Share of the BM25 score of the message before it that a memory's
 /// keyword score gains (its conversation context).
 pub const CONTEXT_KEYWORD_SHARE: f64 = 0.3;
