@@ -18,6 +18,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What a cached query embedding is keyed by: embedder name, where it came
@@ -25,7 +26,7 @@ use std::time::Duration;
 type QueryKey = (String, String, String);
 
 thread_local! {
-    static LOADED: RefCell<HashMap<String, Rc<Builtin>>> = RefCell::new(HashMap::new());
+    static LOADED: RefCell<HashMap<String, Arc<Builtin>>> = RefCell::new(HashMap::new());
     static QUERIES: RefCell<Lru<QueryKey, Rc<Vec<f32>>>> = RefCell::new(Lru::new(0));
 }
 
@@ -68,11 +69,11 @@ fn model_dir() -> PathBuf {
     PathBuf::from(share.to_string_lossy().into_owned()).join("extension/memory_ext/models")
 }
 
-fn builtin(name: &str) -> Rc<Builtin> {
+fn builtin(name: &str) -> Arc<Builtin> {
     if let Some(m) = LOADED.with(|l| l.borrow().get(name).cloned()) {
         return m;
     }
-    let loaded = Rc::new(Builtin::load(name, &model_dir()).or_raise());
+    let loaded = Arc::new(Builtin::load(name, &model_dir()).or_raise());
     LOADED.with(|l| l.borrow_mut().insert(name.to_string(), loaded.clone()));
     loaded
 }
@@ -100,10 +101,22 @@ pub fn embed(texts: &[&str]) -> Embedded {
     Embedded { embedder, vectors }
 }
 
-/// The embedding of a search query: from this session's cache of recent
-/// queries (`memory.query_cache_size`) when the same embedder saw the same
-/// text, else computed and kept.
-pub fn embed_query(text: &str) -> (String, Rc<Vec<f32>>) {
+/// The embedding of a search query, being computed: taken from this
+/// session's cache of recent queries (`memory.query_cache_size`) when the
+/// same embedder saw the same text, computed on a helper thread for MiniLM
+/// (so the caller can run its keyword statements meanwhile), else computed
+/// here. `finish` waits for it and keeps it in the cache.
+pub struct PendingQuery {
+    key: QueryKey,
+    state: Pending,
+}
+
+enum Pending {
+    Ready(Rc<Vec<f32>>),
+    Running(std::thread::JoinHandle<memory_core::Result<Vec<f32>>>),
+}
+
+pub fn start_query(text: &str) -> PendingQuery {
     let embedder = current_name();
     let source = if embedder.starts_with("openai:") {
         gucs::text(&gucs::EMBEDDING_URL).unwrap_or_default()
@@ -118,12 +131,71 @@ pub fn embed_query(text: &str) -> (String, Rc<Vec<f32>>) {
         c.get(&key)
     });
     if let Some(v) = hit {
-        return (key.0, v);
+        return PendingQuery {
+            key,
+            state: Pending::Ready(v),
+        };
+    }
+    if key.0 == "minilm" {
+        let model = builtin(&key.0);
+        let owned = text.to_string();
+        if let Some(handle) = spawn_quiet(move || {
+            let mut v = model.embed(&[owned.as_str()], &mut || {})?;
+            Ok(v.pop().unwrap_or_default())
+        }) {
+            return PendingQuery {
+                key,
+                state: Pending::Running(handle),
+            };
+        }
     }
     let mut e = embed(&[text]);
-    let v = Rc::new(e.vectors.pop().unwrap_or_default());
-    QUERIES.with(|c| c.borrow_mut().put(key, v.clone()));
-    (e.embedder, v)
+    PendingQuery {
+        key,
+        state: Pending::Ready(Rc::new(e.vectors.pop().unwrap_or_default())),
+    }
+}
+
+impl PendingQuery {
+    /// The embedder's name and the query's embedding.
+    pub fn finish(self) -> (String, Rc<Vec<f32>>) {
+        let v = match self.state {
+            Pending::Ready(v) => v,
+            Pending::Running(handle) => match handle.join() {
+                Ok(out) => Rc::new(out.or_raise()),
+                Err(_) => pgrx::error!("the query embedding thread stopped unexpectedly"),
+            },
+        };
+        QUERIES.with(|c| c.borrow_mut().put(self.key.clone(), v.clone()));
+        (self.key.0, v)
+    }
+}
+
+/// Run pure-Rust work on a new thread that never receives a signal (the
+/// backend's signal handlers must run on its own thread): every signal is
+/// blocked while the thread is created, so it starts with all of them
+/// blocked, and the backend's mask is restored right after. None when the
+/// thread cannot be created (the caller does the work itself).
+fn spawn_quiet<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Option<std::thread::JoinHandle<T>> {
+    // SAFETY: sigfillset and pthread_sigmask only write the sigset_t values
+    // passed to them, both owned by this frame; the old mask is restored
+    // before returning, on the backend's own thread.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        if libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old) != 0 {
+            return None;
+        }
+        let handle = std::thread::Builder::new()
+            .name("memory_ext embed".into())
+            .spawn(f)
+            .ok();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        handle
+    }
 }
 
 fn openai(model: &str, texts: &[&str]) -> Vec<Vec<f32>> {

@@ -20,6 +20,7 @@ use memory_core::messages::Scope;
 use memory_core::rank::{self, Channels, Corpus, Fusion, Weights};
 use memory_core::speaker;
 use memory_core::timeq;
+use memory_core::vector;
 use memory_core::Error;
 use pgrx::datum::DatumWithOid;
 use pgrx::datum::Interval;
@@ -117,9 +118,26 @@ struct QueryVector {
     values: std::rc::Rc<Vec<f32>>,
 }
 
+/// A query embedding under way (see `embed::start_query`), its embedder
+/// already checked against the searched set.
+struct PendingVector {
+    embedder: String,
+    query: embed::PendingQuery,
+}
+
+impl PendingVector {
+    fn finish(self) -> QueryVector {
+        let (embedder, values) = self.query.finish();
+        QueryVector { embedder, values }
+    }
+}
+
 impl QueryVector {
-    fn of(q: &Query, text: &str) -> QueryVector {
-        let (name, values) = embed::embed_query(text);
+    /// Start embedding the query and check that the searched set was embedded
+    /// by the same embedder (while the embedding is computed).
+    fn start(q: &Query, text: &str) -> PendingVector {
+        let pending = embed::start_query(text);
+        let name = embed::current_name();
         // Memories embedded by another embedder cannot be compared with the query.
         let other = crate::plans::one::<JsonB>(
             &format!(
@@ -134,9 +152,9 @@ impl QueryVector {
         if let Some(JsonB(Value::String(o))) = other {
             embed::mixed(&o, &name);
         }
-        QueryVector {
+        PendingVector {
             embedder: name,
-            values,
+            query: pending,
         }
     }
 
@@ -156,9 +174,13 @@ fn vector_channel(
     qv: &QueryVector,
     tier: Tier,
     depth: i64,
+    small: Option<&ScopeVectors>,
     context: &mut HashMap<Uuid, f64>,
 ) -> Vec<(Uuid, f64)> {
     if tier == Tier::Hot && gucs::SEARCH_CONTEXT.get() {
+        if let Some(all) = small {
+            return all.channel(qv, depth, context);
+        }
         return vector_channel_with_context(q, qv, depth, context);
     }
     let column = match tier {
@@ -259,6 +281,73 @@ fn vector_channel_with_context(
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     out.truncate(depth as usize);
     out
+}
+
+/// Up to this many memories in the searched set, the vector channel with
+/// context reads the scope once, both similarities of every hot memory, and
+/// picks the candidates here: cheaper than two sorted scans and a join.
+const SMALL_VECTOR_SCOPE: f64 = 1000.0;
+
+/// The hot memories of a small searched set with both their vectors, read
+/// while the query is being embedded (`SMALL_VECTOR_SCOPE`).
+struct ScopeVectors(Vec<ScopeVector>);
+
+/// A memory's id, embedding and context embedding.
+type ScopeVector = (Uuid, Option<Vec<f32>>, Option<Vec<f32>>);
+
+impl ScopeVectors {
+    fn read(q: &Query, embedder: &str) -> ScopeVectors {
+        let sql = format!(
+            "SELECT m.id, m.embedding, m.context_embedding
+             FROM memory.memories m
+             WHERE {CURRENT} AND {clause} AND m.tier = 'hot' AND m.embedder = ${n}::text
+               AND m.embedding IS NOT NULL",
+            clause = q.clause,
+            n = q.next(1),
+        );
+        ScopeVectors(Spi::connect(|c| {
+            crate::plans::select(c, &sql, &q.with(vec![embedder.into()]))
+                .filter_map(|r| {
+                    Some((
+                        r.get::<Uuid>(1).or_raise()?,
+                        r.get::<VectorOut>(2).or_raise().map(|v| v.0),
+                        r.get::<VectorOut>(3).or_raise().map(|v| v.0),
+                    ))
+                })
+                .collect()
+        }))
+    }
+
+    /// `vector_channel_with_context` over these memories: the same candidates
+    /// (the `depth` nearest by their own embedding and the `depth` nearest by
+    /// their context embedding) and the same scores.
+    fn channel(
+        &self,
+        qv: &QueryVector,
+        depth: i64,
+        context: &mut HashMap<Uuid, f64>,
+    ) -> Vec<(Uuid, f64)> {
+        let sim = |v: &Option<Vec<f32>>| {
+            v.as_ref()
+                .filter(|v| v.len() == qv.values.len())
+                .map(|v| 1.0 - vector::cosine_distance(v, &qv.values))
+                .filter(|s| s.is_finite())
+        };
+        let rows: Vec<(Uuid, Option<f64>, Option<f64>)> = self
+            .0
+            .iter()
+            .map(|(id, e, c)| (*id, sim(e), sim(c)))
+            .collect();
+        rank::context_candidates(&rows, depth.max(0) as usize)
+            .into_iter()
+            .map(|(id, score, ctx)| {
+                if let Some(c) = ctx {
+                    context.insert(id, c);
+                }
+                (id, score)
+            })
+            .collect()
+    }
 }
 
 /// Documents the keyword channel reads in one statement at most.
@@ -435,6 +524,8 @@ struct Extras {
     spans: Vec<timeq::Span>,
     /// Memories in the searched set, when the keyword channel counted them.
     scope_docs: Option<f64>,
+    /// Links of the whole searched set, when it is small.
+    scope_links: Option<HashMap<Uuid, Link>>,
     /// The query's words, when speaker matching is on and one may name a speaker.
     speaker: Option<speaker::Query>,
 }
@@ -449,9 +540,9 @@ impl Extras {
 /// with `two`, those two turns away), with their links, restricted to the
 /// searched set (scope, filters, current rows): one statement, each step an
 /// index lookup by id or by context_id.
-fn links(q: &Query, ids: &[Uuid], two: bool, scope_docs: Option<f64>) -> HashMap<Uuid, Link> {
-    if scope_docs.is_some_and(|n| n <= SMALL_SCOPE) {
-        return links_in_small_scope(q, ids, two);
+fn links(q: &Query, ids: &[Uuid], two: bool, extras: &Extras) -> HashMap<Uuid, Link> {
+    if let Some(all) = &extras.scope_links {
+        return links_in_small_scope(all, ids, two);
     }
     let sql = format!(
         "WITH h1 AS (
@@ -506,17 +597,22 @@ fn read_links(sql: &str, args: &[DatumWithOid<'static>]) -> HashMap<Uuid, Link> 
 /// set in one pass rather than looking candidates up one by one.
 const SMALL_SCOPE: f64 = 3000.0;
 
-/// `links` by one read of the searched set's links, the steps taken here.
-fn links_in_small_scope(q: &Query, ids: &[Uuid], two: bool) -> HashMap<Uuid, Link> {
+/// The links of the whole searched set, read once per search when it is
+/// small (`SMALL_SCOPE`).
+fn scope_links(q: &Query) -> HashMap<Uuid, Link> {
     let sql = format!(
         "SELECT m.id, m.context_id, (m.valid_from::date - date '1970-01-01')::int8,
                 m.actor_id, left(m.memory, 64)
          FROM memory.memories m WHERE {CURRENT} AND {}",
         q.clause
     );
-    let all = read_links(&sql, &q.with(vec![]));
+    read_links(&sql, &q.with(vec![]))
+}
+
+/// `links` from the searched set's links (`scope_links`), the steps taken here.
+fn links_in_small_scope(all: &HashMap<Uuid, Link>, ids: &[Uuid], two: bool) -> HashMap<Uuid, Link> {
     let mut next: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for (id, link) in &all {
+    for (id, link) in all {
         if let Some(p) = link.context_id.filter(|p| all.contains_key(p)) {
             next.entry(p).or_default().push(*id);
         }
@@ -618,7 +714,7 @@ fn rank_lists(
     ids.sort();
     ids.dedup();
     let linked = if extras.links_needed() && !ids.is_empty() {
-        links(q, &ids, extras.neighbors > 0.0, extras.scope_docs)
+        links(q, &ids, extras.neighbors > 0.0, extras)
     } else {
         HashMap::new()
     };
@@ -860,12 +956,15 @@ fn run_search(
         neighbors: gucs::SEARCH_NEIGHBORS.get(),
         spans: query_spans(text),
         scope_docs: None,
+        scope_links: None,
         speaker: gucs::SEARCH_SPEAKER
             .get()
             .then(|| speaker::Query::new(text))
             .filter(speaker::Query::may_name),
     };
-    let qv = (w.vector > 0.0).then(|| QueryVector::of(&q, text));
+    // The query embedding (MiniLM's on a helper thread) is computed while
+    // the keyword and graph channels run.
+    let pending = (w.vector > 0.0).then(|| QueryVector::start(&q, text));
     // Both tiers' keyword lists come from one read; it also tells whether
     // the searched set has a cold tier at all (unknown without it).
     let kw = if w.keyword > 0.0 {
@@ -873,7 +972,24 @@ fn run_search(
     } else {
         KeywordLists::unknown()
     };
+    let (graph_hits, relations) = if o.graph {
+        graph_channel(&q, text, depth)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     extras.scope_docs = kw.docs;
+    // A small searched set's vectors and links are read while the query is
+    // still being embedded.
+    let small = match &pending {
+        Some(p) if extras.context && kw.docs.is_some_and(|n| n <= SMALL_VECTOR_SCOPE) => {
+            Some(ScopeVectors::read(&q, &p.embedder))
+        }
+        _ => None,
+    };
+    if extras.links_needed() && kw.docs.is_some_and(|n| n <= SMALL_SCOPE) {
+        extras.scope_links = Some(scope_links(&q));
+    }
+    let qv = pending.map(PendingVector::finish);
     let has_cold = kw.has_cold;
     let mut keyword_of = [Some(kw.hot), Some(kw.cold)];
     let mut tier_lists = |tier: Tier| {
@@ -881,7 +997,7 @@ fn run_search(
         Lists {
             vector: qv
                 .as_ref()
-                .map(|v| vector_channel(&q, v, tier, depth, &mut context))
+                .map(|v| vector_channel(&q, v, tier, depth, small.as_ref(), &mut context))
                 .unwrap_or_default(),
             keyword: keyword_of[(tier == Tier::Cold) as usize]
                 .take()
@@ -893,13 +1009,7 @@ fn run_search(
     // The hot tier first; the cold one only when asked or when the hot one
     // cannot fill top_k above the threshold.
     let mut lists = tier_lists(Tier::Hot);
-    let relations = if o.graph {
-        let (linked, relations) = graph_channel(&q, text, depth);
-        lists.graph = linked;
-        relations
-    } else {
-        Vec::new()
-    };
+    lists.graph = graph_hits;
     let mut fresh = HashMap::new();
     let rank = |lists: &Lists, fresh: &mut HashMap<Uuid, (f64, i64, String)>| {
         rank_lists(

@@ -164,6 +164,24 @@ impl<E: Elem> IntoDatum for VecOut<E> {
     }
 }
 
+/// A value read back (say, from an SPI row) is copied out of the datum.
+impl<E: Elem> FromDatum for VecOut<E> {
+    unsafe fn from_polymorphic_datum(
+        datum: pg_sys::Datum,
+        is_null: bool,
+        _typoid: pg_sys::Oid,
+    ) -> Option<Self> {
+        if is_null || datum.is_null() {
+            None
+        } else {
+            // SAFETY: the caller hands a non-null datum of our type (SPI
+            // columns read this way are memory.vector / memory.halfvec).
+            let v = unsafe { VecArg::<E>::from_datum_ptr(datum) };
+            Some(VecOut(v.as_slice().to_vec()))
+        }
+    }
+}
+
 // SAFETY: we return a freshly palloc'd varlena of our declared return type.
 unsafe impl<E: Elem> BoxRet for VecOut<E> {
     unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {

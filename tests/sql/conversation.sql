@@ -104,6 +104,20 @@ FROM memory.search_rows('What did Ana buy on 1 March 2024, which brand?', user_i
                         top_k => 3, explain => true)
 ORDER BY 1;
 
+-- A small searched set's vector channel is computed from one read of its
+-- vectors (taken while the query is embedded); without the keyword channel
+-- the search does not know the set's size and takes the SQL path. Both give
+-- every memory the same vector rank and similarity.
+WITH a AS (SELECT id, (explain->'vector'->>'rank')::int AS r, (explain->'vector'->>'score')::float8 AS s
+           FROM memory.search_rows('where is the new flat?', user_id => 'conv', top_k => 50, explain => true)
+           WHERE explain->'vector' <> 'null'),
+     b AS (SELECT id, (explain->'vector'->>'rank')::int AS r, (explain->'vector'->>'score')::float8 AS s
+           FROM memory.search_rows('where is the new flat?', user_id => 'conv', top_k => 50, explain => true,
+                                   keyword_search => false))
+SELECT count(*) AS both_paths, count(*) FILTER (WHERE a.r <> b.r OR abs(a.s - b.s) > 1e-9) AS differ,
+       (SELECT count(*) FROM a) = (SELECT count(*) FROM b) AS same_count
+FROM a JOIN b USING (id);
+
 -- Scores stay in [0, 1] with the calibrated fusion; max and rrf still work.
 SELECT bool_and(score > 0 AND score < 1) AS unit_scores
 FROM memory.search_rows('road bike', user_id => 'conv', top_k => 15);

@@ -118,6 +118,41 @@ pub fn context_similarity(own: f64, context: Option<f64>) -> f64 {
     }
 }
 
+/// A memory's id, own similarity and context similarity to a query.
+pub type Similarities<T> = (T, Option<f64>, Option<f64>);
+
+/// Vector candidates with conversation context, from every memory's own and
+/// context similarity (None: no such vector): the `depth` nearest by their
+/// own embedding (a missing one counts as 0) joined with the `depth`
+/// nearest by their context embedding, scored by `context_similarity`, best
+/// first (ties by id), cut to `depth`.
+pub fn context_candidates<T: Copy + Ord + std::hash::Hash>(
+    rows: &[Similarities<T>],
+    depth: usize,
+) -> Vec<(T, f64, Option<f64>)> {
+    let nearest = |by: &dyn Fn(&Similarities<T>) -> Option<f64>| {
+        let mut v: Vec<(f64, T)> = rows
+            .iter()
+            .filter_map(|r| by(r).map(|s| (s, r.0)))
+            .collect();
+        v.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        v.truncate(depth);
+        v.into_iter()
+            .map(|(_, id)| id)
+            .collect::<std::collections::HashSet<T>>()
+    };
+    let mut picked = nearest(&|r| Some(r.1.unwrap_or(0.0)));
+    picked.extend(nearest(&|r| r.2));
+    let mut out: Vec<(T, f64, Option<f64>)> = rows
+        .iter()
+        .filter(|r| picked.contains(&r.0))
+        .map(|&(id, own, ctx)| (id, context_similarity(own.unwrap_or(0.0), ctx), ctx))
+        .collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    out.truncate(depth);
+    out
+}
+
 /// Neighbour lift of each candidate: it is pulled `share` of the way up to
 /// the best fused score among its adjacent memories, and `share` / 2 of the
 /// way up to the best two turns away (the two add, but never past the best
@@ -301,6 +336,31 @@ fn normalise(s: f64, (lo, hi): (f64, f64)) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn context_candidates_join_both_lists() {
+        // id, own, context
+        let rows = [
+            (1, Some(0.9), None),
+            (2, Some(0.8), Some(0.1)),
+            (3, Some(0.1), Some(0.95)),
+            (4, Some(0.2), Some(0.2)),
+            (5, None, Some(0.5)),
+        ];
+        let got = context_candidates(&rows, 2);
+        // own top 2: 1, 2; context top 2: 3, 5; 4 is in neither.
+        let ids: Vec<i32> = got.iter().map(|c| c.0).collect();
+        assert_eq!(ids, vec![1, 2], "cut to depth by the blended score");
+        let all = context_candidates(&rows, 3);
+        let ids: Vec<i32> = all.iter().map(|c| c.0).collect();
+        // own top 3: 1, 2, 4; context top 3: 3, 5, 4 -> all five, best three
+        assert_eq!(ids, vec![1, 2, 3]);
+        assert!((all[2].1 - context_similarity(0.1, Some(0.95))).abs() < 1e-12);
+        assert_eq!(all[2].2, Some(0.95));
+        let wide = context_candidates(&rows, 10);
+        assert_eq!(wide.len(), 5);
+        assert!(context_candidates(&rows[..0], 3).is_empty());
+    }
 
     #[test]
     fn idf_is_positive_and_decreasing() {
