@@ -10,6 +10,7 @@ use super::{infer, metadata_object, query_json, CURRENT};
 use crate::embed;
 use crate::error::{raise, report, OrRaise};
 use crate::gucs;
+use crate::types::varvec::VectorOut;
 use memory_core::categories;
 use memory_core::messages::{self, Message, Scope};
 use memory_core::vector;
@@ -66,17 +67,22 @@ pub fn conversation_tail(
     if window == 0 && scope.run_id.is_none() {
         return None;
     }
+    // The latest row is found first (an index scan backwards over the
+    // scope's created_at), and only its embedding is read.
     let sql = format!(
-        "SELECT m.id, m.embedding::real[] FROM memory.memories m
-         WHERE (m.user_id = $1 OR ($1::text IS NULL AND m.user_id IS NULL))
-           AND (m.agent_id = $2 OR ($2::text IS NULL AND m.agent_id IS NULL))
-           AND (m.run_id = $3 OR ($3::text IS NULL AND m.run_id IS NULL))
-           AND {CURRENT} AND m.memory_type <> 'summary'
-           AND m.created_at <= coalesce($4::timestamptz, clock_timestamp())
-           AND ($3::text IS NOT NULL
-                OR m.created_at >= coalesce($4::timestamptz, clock_timestamp())
-                                   - make_interval(secs => $5::int))
-         ORDER BY m.created_at DESC, m.seq DESC LIMIT 1"
+        "SELECT m.id, m.embedding FROM memory.memories m
+         WHERE m.id = (
+            SELECT t.id FROM memory.memories t
+            WHERE (t.user_id = $1 OR ($1::text IS NULL AND t.user_id IS NULL))
+              AND (t.agent_id = $2 OR ($2::text IS NULL AND t.agent_id IS NULL))
+              AND (t.run_id = $3 OR ($3::text IS NULL AND t.run_id IS NULL))
+              AND {current} AND t.memory_type <> 'summary'
+              AND t.created_at <= coalesce($4::timestamptz, clock_timestamp())
+              AND ($3::text IS NOT NULL
+                   OR t.created_at >= coalesce($4::timestamptz, clock_timestamp())
+                                      - make_interval(secs => $5::int))
+            ORDER BY t.created_at DESC, t.seq DESC LIMIT 1)",
+        current = CURRENT.replace("m.", "t.")
     );
     Spi::connect(|c| {
         let rows = c
@@ -95,7 +101,7 @@ pub fn conversation_tail(
         rows.into_iter().next().and_then(|r| {
             Some((
                 r.get::<Uuid>(1).or_raise()?,
-                r.get::<Vec<f32>>(2).or_raise(),
+                r.get::<VectorOut>(2).or_raise().map(|v| v.0),
             ))
         })
     })

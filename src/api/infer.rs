@@ -270,7 +270,12 @@ fn read_entries(sql: &str, args: &[DatumWithOid<'_>]) -> Vec<Entry> {
 /// `CANDIDATES` nearest per fact, in one statement (each fact's search can
 /// use a `memory_hnsw` index). Their vectors are read only when the
 /// decisions need them (built-in provider).
-fn load_candidates(scope: &Scope, embedded: &Embedded, with_vectors: bool) -> Vec<Entry> {
+fn load_candidates(
+    scope: &Scope,
+    embedded: &Embedded,
+    with_vectors: bool,
+    cold: bool,
+) -> Vec<Entry> {
     let mut args: Vec<DatumWithOid<'static>> = Vec::new();
     let clause = scope_sql("m", scope, &mut args);
     let queries: Vec<String> = embedded.vectors.iter().map(|v| vector::format(v)).collect();
@@ -280,6 +285,24 @@ fn load_candidates(scope: &Scope, embedded: &Embedded, with_vectors: bool) -> Ve
         "c.embedding::real[]"
     } else {
         "NULL::real[]"
+    };
+    // The cold tier's f16 copies have no index: scanned only when the scope
+    // has cold memories at all (`scope_has_cold`).
+    let cold_part = if cold {
+        format!(
+            "
+                 UNION ALL
+                 (SELECT m.id, m.memory, m.immutable, m.embedding_half::memory.vector,
+                         m.embedding_half OPERATOR(memory.<=>) f.v::memory.halfvec
+                  FROM memory.memories m
+                  WHERE {CURRENT} AND {clause} AND m.tier = 'cold' AND m.embedder = ${e}::text
+                    AND m.embedding_half IS NOT NULL AND m.memory_type <> 'summary'
+                  ORDER BY 5
+                  LIMIT {CANDIDATES})",
+            e = args.len(),
+        )
+    } else {
+        String::new()
     };
     let sql = format!(
         "SELECT c.id, c.memory, c.immutable, {vectors}
@@ -293,14 +316,7 @@ fn load_candidates(scope: &Scope, embedded: &Embedded, with_vectors: bool) -> Ve
                     AND m.memory_type <> 'summary'
                   ORDER BY m.embedding OPERATOR(memory.<=>) f.v
                   LIMIT {CANDIDATES})
-                 UNION ALL
-                 (SELECT m.id, m.memory, m.immutable, m.embedding_half::memory.vector,
-                         m.embedding_half OPERATOR(memory.<=>) f.v::memory.halfvec
-                  FROM memory.memories m
-                  WHERE {CURRENT} AND {clause} AND m.tier = 'cold' AND m.embedder = ${e}::text
-                    AND m.embedding_half IS NOT NULL AND m.memory_type <> 'summary'
-                  ORDER BY 5
-                  LIMIT {CANDIDATES})) u
+{cold_part}) u
              ORDER BY u.d
              LIMIT {CANDIDATES}) c
          ORDER BY f.k",
@@ -308,6 +324,25 @@ fn load_candidates(scope: &Scope, embedded: &Embedded, with_vectors: bool) -> Ve
         e = args.len(),
     );
     read_entries(&sql, &args)
+}
+
+/// Whether the scope holds any cold memory (one read per add, stopping at
+/// the first; the candidates' cold branch is skipped without one).
+fn scope_has_cold(scope: &Scope) -> bool {
+    let mut args: Vec<DatumWithOid<'static>> = Vec::new();
+    let clause = scope_sql("m", scope, &mut args);
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM memory.memories m
+                        WHERE {CURRENT} AND {clause} AND m.tier = 'cold')"
+    );
+    Spi::connect(|c| {
+        c.select(&sql, Some(1), &args)
+            .or_raise()
+            .first()
+            .get_one::<bool>()
+            .or_raise()
+            .unwrap_or(true)
+    })
 }
 
 /// The current summary of the scope's run (at most one).
@@ -649,12 +684,18 @@ fn add_facts(msgs: &[Message], o: &AddOptions<'_>) -> JsonB {
     let actions = match provider {
         Provider::Builtin => {
             lock_scope(&o.scope);
-            let mut entries = load_candidates(&o.scope, &embedded, true);
+            let cold = scope_has_cold(&o.scope);
+            let mut entries = load_candidates(&o.scope, &embedded, true, cold);
             plan_builtin(&facts, &embedded.vectors, &mut entries)
         }
         Provider::OpenAi => settle(
             &o.scope,
-            || load_candidates(&o.scope, &embedded, false),
+            // Read once, before the lock: a memory tiered while deciding
+            // changes the hot candidates, which the check under the lock sees.
+            {
+                let (cold, embedded) = (scope_has_cold(&o.scope), &embedded);
+                move || load_candidates(&o.scope, embedded, false, cold)
+            },
             |entries| plan_llm(&facts, &embedded.vectors, entries, &o.categories),
         ),
     };
