@@ -92,6 +92,11 @@ pub fn embed(texts: &[&str]) -> Embedded {
             openai(model, texts)
         } else {
             let m = builtin(&embedder);
+            if embedder == "minilm" && texts.len() >= 2 {
+                if let Some(v) = embed_split(&m, texts) {
+                    return v;
+                }
+            }
             m.embed(texts, &mut || {
                 pgrx::check_for_interrupts!();
             })
@@ -99,6 +104,35 @@ pub fn embed(texts: &[&str]) -> Embedded {
         }
     });
     Embedded { embedder, vectors }
+}
+
+/// A batch of two or more texts embedded by two threads: the later texts
+/// (about half the characters) on a helper thread, the first ones here.
+/// None when the helper cannot be started.
+fn embed_split(m: &Arc<Builtin>, texts: &[&str]) -> Option<Vec<Vec<f32>>> {
+    let total: usize = texts.iter().map(|t| t.len()).sum();
+    let mut cut = 1;
+    let mut acc = texts[0].len();
+    while cut < texts.len() - 1 && 2 * acc < total {
+        acc += texts[cut].len();
+        cut += 1;
+    }
+    let later: Vec<String> = texts[cut..].iter().map(|t| t.to_string()).collect();
+    let model = Arc::clone(m);
+    let helper = spawn_quiet(move || {
+        let refs: Vec<&str> = later.iter().map(String::as_str).collect();
+        model.embed(&refs, &mut || {})
+    })?;
+    let mut first = m
+        .embed(&texts[..cut], &mut || {
+            pgrx::check_for_interrupts!();
+        })
+        .or_raise();
+    match helper.join() {
+        Ok(rest) => first.extend(rest.or_raise()),
+        Err(_) => pgrx::error!("an embedding thread stopped unexpectedly"),
+    }
+    Some(first)
 }
 
 /// The embedding of a search query, being computed: taken from this

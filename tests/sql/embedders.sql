@@ -94,3 +94,18 @@ RESET memory.embedding_model;
 RESET memory.llm_timeout_ms;
 RESET memory.llm_api_key;
 SELECT memory.delete_all(user_id => 'oa');
+
+-- A batch of MiniLM texts is split over two threads (the later texts on a
+-- helper thread): every stored vector equals the text embedded alone.
+SET memory.embedder = 'minilm';
+SELECT jsonb_array_length(memory.add(
+    '[{"role": "user", "content": "I moved to Porto last spring."},
+      {"role": "user", "content": "My sister plays the cello in an orchestra."},
+      {"role": "user", "content": "We adopted a grey cat called Miso."},
+      {"role": "user", "content": "I am training for a half marathon in October, three runs a week."}]'::jsonb,
+    user_id => 'split', infer => false)->'results') AS added;
+SELECT count(*) AS rows,
+       max(m.embedding OPERATOR(memory.<=>) memory.embed(m.memory)) < 1e-6 AS same_as_alone
+FROM memory.memories m WHERE m.user_id = 'split';
+SELECT memory.delete_all(user_id => 'split');
+RESET memory.embedder;
