@@ -169,16 +169,13 @@ impl<E: Elem> FromDatum for VecOut<E> {
     unsafe fn from_polymorphic_datum(
         datum: pg_sys::Datum,
         is_null: bool,
-        _typoid: pg_sys::Oid,
+        typoid: pg_sys::Oid,
     ) -> Option<Self> {
-        if is_null || datum.is_null() {
-            None
-        } else {
-            // SAFETY: the caller hands a non-null datum of our type (SPI
-            // columns read this way are memory.vector / memory.halfvec).
-            let v = unsafe { VecArg::<E>::from_datum_ptr(datum) };
-            Some(VecOut(v.as_slice().to_vec()))
-        }
+        // SAFETY: the caller hands a datum of our type (SPI columns read
+        // this way are memory.vector / memory.halfvec); the borrowed value
+        // is copied before it is released.
+        unsafe { VecArg::<E>::from_polymorphic_datum(datum, is_null, typoid) }
+            .map(|v| VecOut(v.as_slice().to_vec()))
     }
 }
 
