@@ -146,6 +146,9 @@ pub struct PendingQuery {
 }
 
 enum Pending {
+    /// Taken from the cache (which `get` already marked as recently used).
+    Cached(Rc<Vec<f32>>),
+    /// Computed here, to be kept.
     Ready(Rc<Vec<f32>>),
     Running(std::thread::JoinHandle<memory_core::Result<Vec<f32>>>),
 }
@@ -167,7 +170,7 @@ pub fn start_query(text: &str) -> PendingQuery {
     if let Some(v) = hit {
         return PendingQuery {
             key,
-            state: Pending::Ready(v),
+            state: Pending::Cached(v),
         };
     }
     if key.0 == "minilm" {
@@ -191,9 +194,15 @@ pub fn start_query(text: &str) -> PendingQuery {
 }
 
 impl PendingQuery {
+    /// The embedder's name (known before the embedding is).
+    pub fn embedder(&self) -> &str {
+        &self.key.0
+    }
+
     /// The embedder's name and the query's embedding.
     pub fn finish(self) -> (String, Rc<Vec<f32>>) {
         let v = match self.state {
+            Pending::Cached(v) => return (self.key.0, v),
             Pending::Ready(v) => v,
             Pending::Running(handle) => match handle.join() {
                 Ok(out) => Rc::new(out.or_raise()),

@@ -70,19 +70,18 @@ pub fn conversation_tail(
     // The latest row is found first (an index scan backwards over the
     // scope's created_at), and only its embedding is read.
     let sql = format!(
-        "SELECT m.id, m.embedding FROM memory.memories m
-         WHERE m.id = (
-            SELECT t.id FROM memory.memories t
-            WHERE (t.user_id = $1 OR ($1::text IS NULL AND t.user_id IS NULL))
-              AND (t.agent_id = $2 OR ($2::text IS NULL AND t.agent_id IS NULL))
-              AND (t.run_id = $3 OR ($3::text IS NULL AND t.run_id IS NULL))
-              AND {current} AND t.memory_type <> 'summary'
-              AND t.created_at <= coalesce($4::timestamptz, clock_timestamp())
+        "SELECT l.id, l.embedding FROM memory.memories l
+         WHERE l.id = (
+            SELECT m.id FROM memory.memories m
+            WHERE (m.user_id = $1 OR ($1::text IS NULL AND m.user_id IS NULL))
+              AND (m.agent_id = $2 OR ($2::text IS NULL AND m.agent_id IS NULL))
+              AND (m.run_id = $3 OR ($3::text IS NULL AND m.run_id IS NULL))
+              AND {CURRENT} AND m.memory_type <> 'summary'
+              AND m.created_at <= coalesce($4::timestamptz, clock_timestamp())
               AND ($3::text IS NOT NULL
-                   OR t.created_at >= coalesce($4::timestamptz, clock_timestamp())
+                   OR m.created_at >= coalesce($4::timestamptz, clock_timestamp())
                                       - make_interval(secs => $5::int))
-            ORDER BY t.created_at DESC, t.seq DESC LIMIT 1)",
-        current = CURRENT.replace("m.", "t.")
+            ORDER BY m.created_at DESC, m.seq DESC LIMIT 1)"
     );
     Spi::connect(|c| {
         let rows = c

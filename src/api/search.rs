@@ -118,26 +118,12 @@ struct QueryVector {
     values: std::rc::Rc<Vec<f32>>,
 }
 
-/// A query embedding under way (see `embed::start_query`), its embedder
-/// already checked against the searched set.
-struct PendingVector {
-    embedder: String,
-    query: embed::PendingQuery,
-}
-
-impl PendingVector {
-    fn finish(self) -> QueryVector {
-        let (embedder, values) = self.query.finish();
-        QueryVector { embedder, values }
-    }
-}
-
 impl QueryVector {
     /// Start embedding the query and check that the searched set was embedded
     /// by the same embedder (while the embedding is computed).
-    fn start(q: &Query, text: &str) -> PendingVector {
+    fn start(q: &Query, text: &str) -> embed::PendingQuery {
         let pending = embed::start_query(text);
-        let name = embed::current_name();
+        let name = pending.embedder().to_string();
         // Memories embedded by another embedder cannot be compared with the query.
         let other = crate::plans::one::<JsonB>(
             &format!(
@@ -152,10 +138,12 @@ impl QueryVector {
         if let Some(JsonB(Value::String(o))) = other {
             embed::mixed(&o, &name);
         }
-        PendingVector {
-            embedder: name,
-            query: pending,
-        }
+        pending
+    }
+
+    fn finish(pending: embed::PendingQuery) -> QueryVector {
+        let (embedder, values) = pending.finish();
+        QueryVector { embedder, values }
     }
 
     fn arg(&self) -> DatumWithOid<'static> {
@@ -522,8 +510,6 @@ struct Extras {
     context: bool,
     neighbors: f64,
     spans: Vec<timeq::Span>,
-    /// Memories in the searched set, when the keyword channel counted them.
-    scope_docs: Option<f64>,
     /// Links of the whole searched set, when it is small.
     scope_links: Option<HashMap<Uuid, Link>>,
     /// The query's words, when speaker matching is on and one may name a speaker.
@@ -955,7 +941,6 @@ fn run_search(
         context: gucs::SEARCH_CONTEXT.get(),
         neighbors: gucs::SEARCH_NEIGHBORS.get(),
         spans: query_spans(text),
-        scope_docs: None,
         scope_links: None,
         speaker: gucs::SEARCH_SPEAKER
             .get()
@@ -977,19 +962,18 @@ fn run_search(
     } else {
         (Vec::new(), Vec::new())
     };
-    extras.scope_docs = kw.docs;
     // A small searched set's vectors and links are read while the query is
     // still being embedded.
     let small = match &pending {
         Some(p) if extras.context && kw.docs.is_some_and(|n| n <= SMALL_VECTOR_SCOPE) => {
-            Some(ScopeVectors::read(&q, &p.embedder))
+            Some(ScopeVectors::read(&q, p.embedder()))
         }
         _ => None,
     };
     if extras.links_needed() && kw.docs.is_some_and(|n| n <= SMALL_SCOPE) {
         extras.scope_links = Some(scope_links(&q));
     }
-    let qv = pending.map(PendingVector::finish);
+    let qv = pending.map(QueryVector::finish);
     let has_cold = kw.has_cold;
     let mut keyword_of = [Some(kw.hot), Some(kw.cold)];
     let mut tier_lists = |tier: Tier| {
