@@ -13,6 +13,7 @@ use crate::gucs;
 use crate::types::varvec::VectorOut;
 use memory_core::categories;
 use memory_core::messages::{self, Message, Scope};
+use memory_core::speaker;
 use memory_core::vector;
 use memory_core::Error;
 use pgrx::datum::DatumWithOid;
@@ -54,15 +55,19 @@ SELECT jsonb_build_object(
     'relations', jsonb_build_object('added_entities', '[]'::jsonb, 'deleted_entities', '[]'::jsonb))
 FROM ins JOIN input USING (id)";
 
+/// The memory a new message continues: its id, its embedding (None when
+/// it is cold) and who said it (`speaker::turn`).
+pub struct Tail {
+    pub id: Uuid,
+    pub embedding: Option<Vec<f32>>,
+    pub turn: String,
+}
+
 /// The memory a new message of `scope` follows in its conversation: the
 /// latest current memory of exactly this scope written at or before `at`
 /// (the add's "timestamp", else now), within `memory.conversation_window`,
 /// or at any time before in the same run. Summaries are never context.
-/// Returns its id and its embedding (None when it is cold).
-pub fn conversation_tail(
-    scope: &Scope,
-    at: Option<TimestampWithTimeZone>,
-) -> Option<(Uuid, Option<Vec<f32>>)> {
+pub fn conversation_tail(scope: &Scope, at: Option<TimestampWithTimeZone>) -> Option<Tail> {
     let window = gucs::CONVERSATION_WINDOW_S.get();
     if window == 0 && scope.run_id.is_none() {
         return None;
@@ -70,7 +75,8 @@ pub fn conversation_tail(
     // The latest row is found first (an index scan backwards over the
     // scope's created_at), and only its embedding is read.
     let sql = format!(
-        "SELECT l.id, l.embedding FROM memory.memories l
+        "SELECT l.id, l.embedding, l.role, l.actor_id, left(l.memory, 64)
+         FROM memory.memories l
          WHERE l.id = (
             SELECT m.id FROM memory.memories m
             WHERE (m.user_id = $1 OR ($1::text IS NULL AND m.user_id IS NULL))
@@ -98,10 +104,14 @@ pub fn conversation_tail(
             )
             .or_raise();
         rows.into_iter().next().and_then(|r| {
-            Some((
-                r.get::<Uuid>(1).or_raise()?,
-                r.get::<VectorOut>(2).or_raise().map(|v| v.0),
-            ))
+            let role = r.get::<&str>(3).or_raise();
+            let actor = r.get::<&str>(4).or_raise();
+            let text = r.get::<&str>(5).or_raise().unwrap_or("");
+            Some(Tail {
+                id: r.get::<Uuid>(1).or_raise()?,
+                embedding: r.get::<VectorOut>(2).or_raise().map(|v| v.0),
+                turn: speaker::turn(role, actor, text),
+            })
         })
     })
 }
@@ -198,17 +208,24 @@ fn add_messages(
     let embedded = embed::embed(&texts);
     embed::check_scope_embedder(&scope, &embedded.embedder);
     let vectors: Vec<String> = embedded.vectors.iter().map(|v| vector::format(v)).collect();
-    // The conversation these messages continue, and each message's context
-    // vector: its own joined with that of the message said before it.
+    // The conversation these messages continue, and each reply's context
+    // vector: its own joined with that of the message it answers.
     let tail = conversation_tail(&scope, timestamp);
+    let turns: Vec<String> = kept
+        .iter()
+        .map(|m| speaker::turn(Some(&m.role), m.actor_id.as_deref(), &m.content))
+        .collect();
     let context_vectors: Vec<Option<String>> = (0..kept.len())
         .map(|k| {
             let before = match k {
-                0 => tail.as_ref().and_then(|(_, v)| v.as_deref()),
-                _ => Some(embedded.vectors[k - 1].as_slice()),
+                0 => tail
+                    .as_ref()
+                    .and_then(|t| Some((t.embedding.as_deref()?, t.turn.as_str()))),
+                _ => Some((embedded.vectors[k - 1].as_slice(), turns[k - 1].as_str())),
             };
             before
-                .and_then(|b| vector::context_vector(b, &embedded.vectors[k]))
+                .filter(|(_, said_by)| speaker::replies(said_by, &turns[k]))
+                .and_then(|(b, _)| vector::context_vector(b, &embedded.vectors[k]))
                 .map(|v| vector::format(&v))
         })
         .collect();
@@ -228,7 +245,7 @@ fn add_messages(
         vectors.into(),
         embedded.embedder.into(),
         tags.into(),
-        tail.map(|(id, _)| id).into(),
+        tail.map(|t| t.id).into(),
         context_vectors.into(),
     ];
     query_json(INSERT_VERBATIM, &args).unwrap_or_else(|| JsonB(serde_json::json!({"results": []})))

@@ -26,6 +26,7 @@ use memory_core::conflict::{self, Candidate, Event};
 use memory_core::extract;
 use memory_core::llm as proto;
 use memory_core::messages::{self, Message, Scope};
+use memory_core::speaker;
 use memory_core::vector;
 use memory_core::Error;
 use pgrx::datum::DatumWithOid;
@@ -718,13 +719,20 @@ fn finish(actions: &[Action], embedder: &str, o: &AddOptions<'_>, with_graph: bo
         .iter()
         .map(|a| match a {
             Action::Add { id, w, .. } if with_graph => {
-                let context = before.take().map(|(prev, v)| {
-                    let cv = v
+                let turn = speaker::turn(w.role.as_deref(), w.actor_id.as_deref(), &w.text);
+                let context = before.take().map(|t| {
+                    let cv = t
+                        .embedding
+                        .filter(|_| speaker::replies(&t.turn, &turn))
                         .and_then(|v| vector::context_vector(&v, &w.embedding))
                         .map(|c| vector::format(&c));
-                    (prev, cv)
+                    (t.id, cv)
                 });
-                before = Some((*id, Some(w.embedding.clone())));
+                before = Some(add::Tail {
+                    id: *id,
+                    embedding: Some(w.embedding.clone()),
+                    turn,
+                });
                 apply(a, embedder, o, context)
             }
             _ => apply(a, embedder, o, None),

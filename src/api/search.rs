@@ -503,6 +503,8 @@ struct Link {
     day: i64,
     /// Its actor_id, else the label of a transcript line (`speaker::label`).
     speaker: Option<String>,
+    /// Who said it, for telling replies from continuations (`speaker::turn`).
+    turn: String,
 }
 
 /// How conversation context, neighbours and time take part in one search.
@@ -542,7 +544,7 @@ fn links(q: &Query, ids: &[Uuid], two: bool, extras: &Extras) -> HashMap<Uuid, L
             UNION ALL
             SELECT c.context_id FROM memory.memories c WHERE ${two}::bool AND c.id IN (SELECT id FROM h1))
          SELECT m.id, m.context_id, (m.valid_from::date - date '1970-01-01')::int8,
-                m.actor_id, left(m.memory, 64)
+                m.actor_id, left(m.memory, 64), m.role
          FROM memory.memories m
          WHERE {CURRENT} AND {clause}
            AND m.id IN (SELECT unnest(${x}::uuid[]) UNION SELECT id FROM h1 UNION SELECT id FROM h2)",
@@ -560,18 +562,16 @@ fn read_links(sql: &str, args: &[DatumWithOid<'static>]) -> HashMap<Uuid, Link> 
         crate::plans::select(c, sql, args)
             .filter_map(|r| {
                 let id = r.get::<Uuid>(1).or_raise()?;
-                let speaker = r.get::<String>(4).or_raise().or_else(|| {
-                    r.get::<&str>(5)
-                        .or_raise()
-                        .and_then(speaker::label)
-                        .map(str::to_string)
-                });
+                let actor = r.get::<&str>(4).or_raise();
+                let text = r.get::<&str>(5).or_raise().unwrap_or("");
+                let speaker = actor.or_else(|| speaker::label(text)).map(str::to_string);
                 Some((
                     id,
                     Link {
                         context_id: r.get::<Uuid>(2).or_raise(),
                         day: r.get::<i64>(3).or_raise().unwrap_or(0),
                         speaker,
+                        turn: speaker::turn(r.get::<&str>(6).or_raise(), actor, text),
                     },
                 ))
             })
@@ -588,7 +588,7 @@ const SMALL_SCOPE: f64 = 3000.0;
 fn scope_links(q: &Query) -> HashMap<Uuid, Link> {
     let sql = format!(
         "SELECT m.id, m.context_id, (m.valid_from::date - date '1970-01-01')::int8,
-                m.actor_id, left(m.memory, 64)
+                m.actor_id, left(m.memory, 64), m.role
          FROM memory.memories m WHERE {CURRENT} AND {}",
         q.clause
     );
@@ -704,14 +704,17 @@ fn rank_lists(
     } else {
         HashMap::new()
     };
-    // Keyword context: a memory gains a share of the BM25 of the message
-    // before it (which may bring in a memory without a term of its own).
+    // Keyword context: a reply gains a share of the BM25 of the message it
+    // answers (which may bring in a memory without a term of its own).
     let mut context_keyword: HashMap<Uuid, f64> = HashMap::new();
     let keyword: Vec<(Uuid, f64)> = if extras.context && !lists.keyword.is_empty() {
         let bm25: HashMap<Uuid, f64> = lists.keyword.iter().copied().collect();
         let mut scored = bm25.clone();
         for (id, link) in &linked {
-            if let Some(before) = link.context_id.and_then(|p| bm25.get(&p)) {
+            let answered = link
+                .context_id
+                .filter(|p| linked.get(p).is_some_and(|b| speaker::replies(&b.turn, &link.turn)));
+            if let Some(before) = answered.and_then(|p| bm25.get(&p)) {
                 let gain = rank::CONTEXT_KEYWORD_SHARE * before;
                 *scored.entry(*id).or_insert(0.0) += gain;
                 context_keyword.insert(*id, gain);

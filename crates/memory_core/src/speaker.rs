@@ -91,6 +91,28 @@ impl Query {
     }
 }
 
+/// Who said a message, for telling a reply from a continuation: its actor
+/// id, else its transcript label, else its role; lower-cased.
+pub fn turn(role: Option<&str>, actor_id: Option<&str>, text: &str) -> String {
+    actor_id
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .or_else(|| label(text))
+        .or(role)
+        .unwrap_or("")
+        .to_lowercase()
+}
+
+/// Whether a message said by `now` answers one said by `before` (see
+/// `turn`): a change of speaker. Only a reply takes the message before it
+/// as its context; one speaker's next sentence stands on its own (it is
+/// still a neighbour). A user who adds facts one at a time ("I moved to
+/// Lisbon", then "I am allergic to nuts") has no reply in it, and blending
+/// two unrelated facts would only blur both.
+pub fn replies(before: &str, now: &str) -> bool {
+    before != now
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +136,22 @@ mod tests {
             label("A very long first line without any colon until here: x"),
             None
         );
+    }
+
+    #[test]
+    fn turns_tell_replies_from_continuations() {
+        let anna = turn(Some("user"), None, "Anna: I took up pottery");
+        let ben = turn(Some("user"), None, "Ben: since when?");
+        assert_eq!(anna, "anna");
+        assert!(replies(&anna, &ben));
+        assert!(!replies(&anna, &turn(Some("user"), Some(" Anna "), "it is fun")));
+        // Without names, the role decides.
+        let user = turn(Some("user"), None, "I moved to Lisbon");
+        assert!(!replies(&user, &turn(Some("user"), None, "I am allergic to nuts")));
+        assert!(replies(&user, &turn(Some("assistant"), None, "Welcome to Lisbon!")));
+        // The actor id wins over a label and the role.
+        assert_eq!(turn(Some("user"), Some("Cleo"), "Anna: hi"), "cleo");
+        assert_eq!(turn(None, Some(""), "no label"), "");
     }
 
     #[test]
