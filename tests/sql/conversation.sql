@@ -139,6 +139,19 @@ SELECT m.memory, p.memory AS follows FROM memory.memories m
 LEFT JOIN memory.memories p ON p.id = m.context_id
 WHERE m.user_id = 'conv' AND m.run_id = 'conv-run' ORDER BY m.created_at;
 
+-- Only a reply (a change of speaker: name, transcript label, else role)
+-- takes the message before it as context; one speaker's next sentence is
+-- linked as a neighbour but keeps its own vector alone.
+SELECT memory.add('[{"role": "user", "content": "I moved to Lisbon."},
+                    {"role": "user", "content": "I am allergic to nuts."},
+                    {"role": "assistant", "content": "Noted, no nuts."},
+                    {"role": "user", "content": "Bea: hi", "name": "Bea"},
+                    {"role": "user", "content": "Cy: hello"}]'::jsonb,
+                  user_id => 'conv', run_id => 'turns', infer => false) IS NOT NULL AS added;
+SELECT m.memory, p.memory AS follows, m.context_embedding IS NOT NULL AS has_context
+FROM memory.memories m LEFT JOIN memory.memories p ON p.id = m.context_id
+WHERE m.user_id = 'conv' AND m.run_id = 'turns' ORDER BY m.seq;
+
 -- Rewriting a memory drops its context embedding (it no longer is what was
 -- said), keeping its place in the conversation.
 SELECT memory.update(id, 'Ana: A red Canyon, very light.') IS NOT NULL AS updated
