@@ -124,14 +124,26 @@ impl QueryVector {
     fn start(q: &Query, text: &str) -> embed::PendingQuery {
         let pending = embed::start_query(text);
         let name = pending.embedder().to_string();
-        // Memories embedded by another embedder cannot be compared with the query.
-        let other = crate::plans::one::<JsonB>(
-            &format!(
-                "SELECT to_jsonb(min(m.embedder)) FROM memory.memories m
-                 WHERE {CURRENT} AND {} AND m.embedding IS NOT NULL
-                   AND (m.embedder < ${n}::text OR m.embedder > ${n}::text)",
+        // Memories embedded by another embedder cannot be compared with the
+        // query. Two probes, each a range of the (user_id, embedder) index
+        // that is empty in the usual case, rather than one scan of the
+        // scope's entries past a filter.
+        // Each is ordered along the index, so the planner walks it even
+        // when its statistics overrate the range.
+        let probe = |op: &str, order: &str| {
+            format!(
+                "(SELECT m.embedder FROM memory.memories m
+                  WHERE {CURRENT} AND {} AND m.embedding IS NOT NULL AND m.embedder {op} ${n}::text
+                  ORDER BY m.embedder {order} LIMIT 1)",
                 q.clause,
                 n = q.next(1)
+            )
+        };
+        let other = crate::plans::one::<JsonB>(
+            &format!(
+                "SELECT to_jsonb(coalesce({}, {}))",
+                probe("<", "DESC"),
+                probe(">", "ASC")
             ),
             &q.with(vec![name.clone().into()]),
         );
@@ -225,25 +237,28 @@ fn vector_channel_with_context(
     depth: i64,
     context: &mut HashMap<Uuid, f64>,
 ) -> Vec<(Uuid, f64)> {
-    let sql = format!(
-        "WITH c AS (
-            (SELECT m.id FROM memory.memories m
-             WHERE {CURRENT} AND {clause} AND m.tier = 'hot' AND m.embedder = ${n}::text
-               AND m.embedding IS NOT NULL
-             ORDER BY m.embedding OPERATOR(memory.<=>) ${v} LIMIT ${l})
-            UNION
-            (SELECT m.id FROM memory.memories m
-             WHERE {CURRENT} AND {clause} AND m.tier = 'hot' AND m.embedder = ${n}::text
-               AND m.context_embedding IS NOT NULL
-             ORDER BY m.context_embedding OPERATOR(memory.<=>) ${v} LIMIT ${l}))
-         SELECT m.id, 1 - (m.embedding OPERATOR(memory.<=>) ${v}),
-                1 - (m.context_embedding OPERATOR(memory.<=>) ${v})
-         FROM c JOIN memory.memories m ON m.id = c.id",
-        clause = q.clause,
-        v = q.next(1),
-        n = q.next(2),
-        l = q.next(3),
-    );
+    let sql = if has_vector_index() {
+        vector_context_sql_ordered(q)
+    } else {
+        // No index to walk: one pass computes both similarities of every
+        // hot memory; the two best-by lists are cut from it.
+        format!(
+            "WITH s AS MATERIALIZED (
+                SELECT m.id, m.embedding OPERATOR(memory.<=>) ${v} AS own,
+                       m.context_embedding OPERATOR(memory.<=>) ${v} AS ctx
+                FROM memory.memories m
+                WHERE {CURRENT} AND {clause} AND m.tier = 'hot' AND m.embedder = ${n}::text
+                  AND m.embedding IS NOT NULL)
+             SELECT id, 1 - own, 1 - ctx FROM (
+                (SELECT id, own, ctx FROM s ORDER BY own, id LIMIT ${l})
+                UNION
+                (SELECT id, own, ctx FROM s WHERE ctx IS NOT NULL ORDER BY ctx, id LIMIT ${l})) u",
+            clause = q.clause,
+            v = q.next(1),
+            n = q.next(2),
+            l = q.next(3),
+        )
+    };
     let finite = |x: Option<f64>| x.filter(|s| s.is_finite());
     let mut out: Vec<(Uuid, f64)> = Spi::connect(|c| {
         // Planned per call, not kept: the best plan (an exact scan of a
@@ -269,6 +284,44 @@ fn vector_channel_with_context(
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     out.truncate(depth as usize);
     out
+}
+
+/// Whether a `memory_hnsw` index covers memories.embedding (then the
+/// vector channel orders by the column, so the planner can walk it).
+fn has_vector_index() -> bool {
+    crate::plans::one::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i
+                        JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+                        JOIN pg_catalog.pg_am a ON a.oid = c.relam
+                        WHERE i.indrelid = 'memory.memories'::regclass
+                          AND a.amname = 'memory_hnsw')",
+        &[],
+    )
+    .unwrap_or(false)
+}
+
+/// `vector_channel_with_context`'s statement when an index may serve it:
+/// two sorted reads (by each vector), joined.
+fn vector_context_sql_ordered(q: &Query) -> String {
+    format!(
+        "WITH c AS (
+            (SELECT m.id FROM memory.memories m
+             WHERE {CURRENT} AND {clause} AND m.tier = 'hot' AND m.embedder = ${n}::text
+               AND m.embedding IS NOT NULL
+             ORDER BY m.embedding OPERATOR(memory.<=>) ${v} LIMIT ${l})
+            UNION
+            (SELECT m.id FROM memory.memories m
+             WHERE {CURRENT} AND {clause} AND m.tier = 'hot' AND m.embedder = ${n}::text
+               AND m.context_embedding IS NOT NULL
+             ORDER BY m.context_embedding OPERATOR(memory.<=>) ${v} LIMIT ${l}))
+         SELECT m.id, 1 - (m.embedding OPERATOR(memory.<=>) ${v}),
+                1 - (m.context_embedding OPERATOR(memory.<=>) ${v})
+         FROM c JOIN memory.memories m ON m.id = c.id",
+        clause = q.clause,
+        v = q.next(1),
+        n = q.next(2),
+        l = q.next(3),
+    )
 }
 
 /// Up to this many memories in the searched set, the vector channel with
@@ -711,9 +764,11 @@ fn rank_lists(
         let bm25: HashMap<Uuid, f64> = lists.keyword.iter().copied().collect();
         let mut scored = bm25.clone();
         for (id, link) in &linked {
-            let answered = link
-                .context_id
-                .filter(|p| linked.get(p).is_some_and(|b| speaker::replies(&b.turn, &link.turn)));
+            let answered = link.context_id.filter(|p| {
+                linked
+                    .get(p)
+                    .is_some_and(|b| speaker::replies(&b.turn, &link.turn))
+            });
             if let Some(before) = answered.and_then(|p| bm25.get(&p)) {
                 let gain = rank::CONTEXT_KEYWORD_SHARE * before;
                 *scored.entry(*id).or_insert(0.0) += gain;

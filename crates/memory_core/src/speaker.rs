@@ -144,11 +144,20 @@ mod tests {
         let ben = turn(Some("user"), None, "Ben: since when?");
         assert_eq!(anna, "anna");
         assert!(replies(&anna, &ben));
-        assert!(!replies(&anna, &turn(Some("user"), Some(" Anna "), "it is fun")));
+        assert!(!replies(
+            &anna,
+            &turn(Some("user"), Some(" Anna "), "it is fun")
+        ));
         // Without names, the role decides.
         let user = turn(Some("user"), None, "I moved to Lisbon");
-        assert!(!replies(&user, &turn(Some("user"), None, "I am allergic to nuts")));
-        assert!(replies(&user, &turn(Some("assistant"), None, "Welcome to Lisbon!")));
+        assert!(!replies(
+            &user,
+            &turn(Some("user"), None, "I am allergic to nuts")
+        ));
+        assert!(replies(
+            &user,
+            &turn(Some("assistant"), None, "Welcome to Lisbon!")
+        ));
         // The actor id wins over a label and the role.
         assert_eq!(turn(Some("user"), Some("Cleo"), "Anna: hi"), "cleo");
         assert_eq!(turn(None, Some(""), "no label"), "");
