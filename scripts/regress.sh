@@ -53,6 +53,9 @@ bash "$REPO/tests/concurrency.sh" "$TEST_PORT" memory_regress "$STUB_PORT"
 say "maintenance (expiry, tiering) concurrent with adds and searches"
 bash "$REPO/tests/maintenance.sh" "$TEST_PORT" memory_regress
 
+say "upgrade from 0.0.1 (ALTER EXTENSION memory_ext UPDATE)"
+bash "$REPO/tests/upgrade.sh" "$TEST_PORT"
+
 say "asynchronous adds: kill -9 of the server mid-job"
 bash "$REPO/tests/queue_crash.sh" "$TEST_PORT" memory_regress "$STUB_PORT"
 

@@ -74,7 +74,18 @@ BEGIN
              AND memory ~ 'single|married') <> 4 THEN
         RAISE EXCEPTION 'maintenance concurrency check failed';
     END IF;
+    -- The keyword statistics the writers and maintenance kept, against a recount.
+    IF EXISTS (
+        WITH kept AS (SELECT user_id, agent_id, run_id, tier, docs, total_len FROM memory.keyword_stats
+                      WHERE user_id LIKE 'maint_' AND (docs <> 0 OR total_len <> 0)),
+        counted AS (SELECT user_id, agent_id, run_id, tier, count(*) AS docs, sum(fts_len) AS total_len
+                    FROM memory.memories WHERE user_id LIKE 'maint_' AND valid_to IS NULL
+                      AND expires_at IS NULL GROUP BY 1, 2, 3, 4)
+        (SELECT * FROM kept EXCEPT SELECT * FROM counted)
+        UNION ALL (SELECT * FROM counted EXCEPT SELECT * FROM kept)) THEN
+        RAISE EXCEPTION 'keyword statistics differ from a recount after concurrent maintenance';
+    END IF;
 END $$;
 SQL
 for s in 0 1 2 3; do q -c "SELECT memory.delete_all(user_id => 'maint${s}')" >/dev/null; done
-echo "maintenance concurrent with adds and searches: nothing lost"
+echo "maintenance concurrent with adds and searches: nothing lost, keyword statistics exact"

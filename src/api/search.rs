@@ -10,7 +10,7 @@
 //! waiting on writers (SKIP LOCKED).
 
 use super::graph;
-use super::{check_top_k, filter_clause, CURRENT, MEMORY_JSON};
+use super::{check_top_k, filter_clause, scope_sql, CURRENT, MEMORY_JSON};
 use crate::embed;
 use crate::error::{raise, OrRaise};
 use crate::gucs;
@@ -415,11 +415,36 @@ fn keyword_lists(q: &Query, text: &str, depth: i64) -> KeywordLists {
     }
     let quoted: Vec<String> = terms.iter().map(|t| tsquery_term(t)).collect();
     let any = quoted.join(" | ");
-    // One row of statistics (NULL id), then the matching documents.
+    // One row of statistics (NULL id), then the matching documents. A
+    // searched set that is a scope (no filters) takes its statistics from
+    // memory.keyword_stats, kept by the write path, plus its memories with
+    // an expiry date; a filtered one counts its rows.
+    let stats = match q.filters {
+        None if keyword_stats_kept() => format!(
+            "SELECT NULL::uuid, (k.docs + e.docs)::float8,
+                    CASE WHEN k.docs + e.docs > 0
+                         THEN (k.len + e.len)::float8 / (k.docs + e.docs) ELSE 0 END,
+                    k.cold OR e.cold, NULL::text
+             FROM (SELECT coalesce(sum(s.docs), 0) AS docs, coalesce(sum(s.total_len), 0) AS len,
+                          coalesce(bool_or(s.tier = 'cold' AND s.docs > 0), false) AS cold
+                   FROM memory.keyword_stats s WHERE {}) k,
+                  (SELECT count(*) AS docs, coalesce(sum(m.fts_len), 0) AS len,
+                          coalesce(bool_or(m.tier = 'cold'), false) AS cold
+                   FROM memory.memories m
+                   WHERE {CURRENT} AND {clause} AND m.expires_at IS NOT NULL) e",
+            // The same $n as q.clause, which is this scope's clause alone.
+            scope_sql("s", &q.scope, &mut Vec::new()),
+            clause = q.clause,
+        ),
+        _ => format!(
+            "SELECT NULL::uuid, count(*)::float8, coalesce(avg(m.fts_len), 0)::float8,
+                    count(*) FILTER (WHERE m.tier = 'cold') > 0, NULL::text
+             FROM memory.memories m WHERE {CURRENT} AND {clause}",
+            clause = q.clause,
+        ),
+    };
     let sql = format!(
-        "(SELECT NULL::uuid, count(*)::float8, coalesce(avg(m.fts_len), 0)::float8,
-                 count(*) FILTER (WHERE m.tier = 'cold') > 0, NULL::text
-          FROM memory.memories m WHERE {CURRENT} AND {clause})
+        "({stats})
          UNION ALL
          (SELECT m.id, m.fts_len::float8, 0::float8, m.tier = 'cold', m.fts::text
           FROM memory.memories m
@@ -491,6 +516,27 @@ fn keyword_lists(q: &Query, text: &str, depth: i64) -> KeywordLists {
         has_cold,
         docs: Some(corpus.docs),
     }
+}
+
+thread_local! {
+    /// Whether memory.keyword_stats was seen in this backend's database.
+    static STATS_TABLE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the schema keeps keyword statistics (0.0.2 on): a newer library
+/// may run on an older schema until `ALTER EXTENSION memory_ext UPDATE`,
+/// and then counts them. Once seen, the table is not looked up again.
+fn keyword_stats_kept() -> bool {
+    if STATS_TABLE.get() {
+        return true;
+    }
+    let found = crate::plans::one::<bool>(
+        "SELECT to_regclass('memory.keyword_stats') IS NOT NULL",
+        &[],
+    )
+    .unwrap_or(false);
+    STATS_TABLE.set(found);
+    found
 }
 
 /// What `keyword_lists` found.

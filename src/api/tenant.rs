@@ -5,8 +5,9 @@
 use crate::error::OrRaise;
 use pgrx::prelude::*;
 
-const TABLES: [&str; 5] = [
+const TABLES: [&str; 6] = [
     "memory.memories",
+    "memory.keyword_stats",
     "memory.history",
     "memory.entities",
     "memory.relations",
@@ -14,6 +15,19 @@ const TABLES: [&str; 5] = [
 ];
 
 const POLICY: &str = "tenant_isolation";
+
+/// The tables of `TABLES` this database's schema has: a newer library may
+/// run before `ALTER EXTENSION memory_ext UPDATE` has created its tables.
+fn tables() -> Vec<&'static str> {
+    TABLES
+        .into_iter()
+        .filter(|t| {
+            Spi::get_one_with_args::<bool>("SELECT to_regclass($1) IS NOT NULL", &[(*t).into()])
+                .or_raise()
+                .unwrap_or(false)
+        })
+        .collect()
+}
 
 fn has_policy(table: &str) -> bool {
     Spi::get_one_with_args::<bool>(
@@ -28,7 +42,7 @@ fn has_policy(table: &str) -> bool {
 /// owner (the role that created the extension). Idempotent.
 #[pg_extern]
 fn enable_tenant_isolation() {
-    for table in TABLES {
+    for table in tables() {
         if has_policy(table) {
             Spi::run(&format!("DROP POLICY {POLICY} ON {table}")).or_raise();
         }
@@ -46,7 +60,7 @@ fn enable_tenant_isolation() {
 /// Remove the tenant policies again.
 #[pg_extern]
 fn disable_tenant_isolation() {
-    for table in TABLES {
+    for table in tables() {
         if has_policy(table) {
             Spi::run(&format!("DROP POLICY {POLICY} ON {table}")).or_raise();
         }
@@ -82,7 +96,7 @@ fn grant_tenant_access(role: &str) {
          GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {quoted};
          GRANT SELECT ON memory.jobs TO {quoted};
          GRANT USAGE ON ALL SEQUENCES IN SCHEMA memory TO {quoted}",
-        TABLES.join(", ")
+        tables().join(", ")
     ))
     .or_raise();
 }
