@@ -76,7 +76,7 @@ BEGIN
     END IF;
     -- The keyword statistics the writers and maintenance kept, against a recount.
     IF EXISTS (
-        WITH kept AS (SELECT user_id, agent_id, run_id, tier, docs, total_len FROM memory.keyword_stats
+        WITH kept AS (SELECT user_id, agent_id, run_id, tier, docs, total_len FROM memory.scope_stats
                       WHERE user_id LIKE 'maint_' AND (docs <> 0 OR total_len <> 0)),
         counted AS (SELECT user_id, agent_id, run_id, tier, count(*) AS docs, sum(fts_len) AS total_len
                     FROM memory.memories WHERE user_id LIKE 'maint_' AND valid_to IS NULL
@@ -88,4 +88,4 @@ BEGIN
 END $$;
 SQL
 for s in 0 1 2 3; do q -c "SELECT memory.delete_all(user_id => 'maint${s}')" >/dev/null; done
-echo "maintenance concurrent with adds and searches: nothing lost, keyword statistics exact"
+echo "maintenance concurrent with adds and searches: nothing lost, scope statistics exact"

@@ -42,7 +42,7 @@ q -d memory_fresh -c "CREATE EXTENSION memory_ext" -c "${setup}" >/dev/null
 [ "$(q -d memory_fresh -c "SELECT extversion FROM pg_extension WHERE extname = 'memory_ext'")" = "$version" ]
 
 drift="
-WITH kept AS (SELECT user_id, agent_id, run_id, tier, docs, total_len FROM memory.keyword_stats
+WITH kept AS (SELECT user_id, agent_id, run_id, tier, docs, total_len FROM memory.scope_stats
               WHERE docs <> 0 OR total_len <> 0),
 counted AS (SELECT user_id, agent_id, run_id, tier, count(*) AS docs, sum(fts_len) AS total_len
             FROM memory.memories WHERE valid_to IS NULL AND expires_at IS NULL GROUP BY 1, 2, 3, 4)
@@ -104,5 +104,5 @@ if ! diff -u "$fresh" "$upgraded"; then
     rm -f "$upgraded" "$fresh"
     exit 1
 fi
-echo "upgrade 0.0.1 -> ${version}: keyword stats match a recount, fenced writes work, schema equals a fresh install ($(wc -l < "$fresh") catalog lines)"
+echo "upgrade 0.0.1 -> ${version}: scope stats match a recount, fenced writes work, schema equals a fresh install ($(wc -l < "$fresh") catalog lines)"
 rm -f "$upgraded" "$fresh"

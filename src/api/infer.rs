@@ -8,8 +8,11 @@
 //! - built-in provider: decisions are local and cheap, so the lock is taken
 //!   first and candidates are read under it;
 //! - LLM provider: candidates are read and decided on without a lock; then,
-//!   inside a subtransaction, the lock is taken and the candidates read
-//!   again. Unchanged: keep the lock and apply. Changed (a concurrent add
+//!   inside a subtransaction, the lock is taken and the scope's write
+//!   version (memory.scope_stats, read before the candidates) compared: the
+//!   same means nothing was written to the scope meanwhile. Otherwise (or on
+//!   a 0.0.1 schema) the candidates are read again. Unchanged: keep the lock
+//!   and apply. Changed (a concurrent add
 //!   touched them): roll the subtransaction back, which releases the lock,
 //!   and decide again. After `ROUNDS` such rounds the decision is made under
 //!   the lock, so a busy scope still makes progress.
@@ -332,10 +335,24 @@ fn load_candidates(
 fn scope_has_cold(scope: &Scope) -> bool {
     let mut args: Vec<DatumWithOid<'static>> = Vec::new();
     let clause = scope_sql("m", scope, &mut args);
-    let sql = format!(
-        "SELECT EXISTS (SELECT 1 FROM memory.memories m
-                        WHERE {CURRENT} AND {clause} AND m.tier = 'cold')"
-    );
+    // From memory.scope_stats (cold memories without an expiry date) and the
+    // scope's expiring memories, when the schema keeps them; else a scan
+    // that stops at the first cold memory (all of the scope without one).
+    let sql = if super::scope_stats_kept() {
+        format!(
+            "SELECT EXISTS (SELECT 1 FROM memory.scope_stats s
+                            WHERE {} AND s.tier = 'cold' AND s.docs > 0)
+                 OR EXISTS (SELECT 1 FROM memory.memories m
+                            WHERE {CURRENT} AND {clause} AND m.expires_at IS NOT NULL
+                              AND m.tier = 'cold')",
+            scope_sql("s", scope, &mut Vec::new()),
+        )
+    } else {
+        format!(
+            "SELECT EXISTS (SELECT 1 FROM memory.memories m
+                            WHERE {CURRENT} AND {clause} AND m.tier = 'cold')"
+        )
+    };
     Spi::connect(|c| {
         c.select(&sql, Some(1), &args)
             .or_raise()
@@ -379,11 +396,16 @@ fn settle<P>(
     mut prepare: impl FnMut(&[Entry]) -> P,
 ) -> P {
     for round in 1..=ROUNDS {
+        // The scope's write version, read before the candidates: when it is
+        // the same under the lock, nothing was written to the scope since,
+        // and the candidates need no second read.
+        let version = super::scope_version(scope);
         let seen = load();
         let plan = prepare(&seen);
         let sub = SubXact::begin();
         lock_scope(scope);
-        if same(&seen, &load()) {
+        let unchanged = version.is_some() && super::scope_version(scope) == version;
+        if unchanged || same(&seen, &load()) {
             sub.commit();
             return plan;
         }

@@ -56,6 +56,43 @@ pub fn scope_sql(alias: &str, scope: &Scope, args: &mut Vec<DatumWithOid<'static
     }
 }
 
+thread_local! {
+    /// Whether memory.scope_stats was seen in this backend's database.
+    static STATS_TABLE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the schema keeps per-scope statistics (0.0.2 on): a newer
+/// library may run on an older schema until `ALTER EXTENSION memory_ext
+/// UPDATE`, and then counts what it needs. Once seen, the table is not
+/// looked up again.
+pub fn scope_stats_kept() -> bool {
+    if STATS_TABLE.get() {
+        return true;
+    }
+    let found =
+        crate::plans::one::<bool>("SELECT to_regclass('memory.scope_stats') IS NOT NULL", &[])
+            .unwrap_or(false);
+    STATS_TABLE.set(found);
+    found
+}
+
+/// The write version of the memories `scope` covers (the sum over its
+/// memory.scope_stats rows: any write to them raises it), or None on an
+/// older schema.
+pub fn scope_version(scope: &Scope) -> Option<i64> {
+    if !scope_stats_kept() {
+        return None;
+    }
+    let mut args = Vec::new();
+    let clause = scope_sql("s", scope, &mut args);
+    crate::plans::one::<i64>(
+        &format!(
+            "SELECT coalesce(sum(s.version), 0)::int8 FROM memory.scope_stats s WHERE {clause}"
+        ),
+        &args,
+    )
+}
+
 /// Convert compiled filter parameters to SPI arguments.
 pub fn push_params(params: Vec<Param>, args: &mut Vec<DatumWithOid<'static>>) {
     for p in params {

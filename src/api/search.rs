@@ -417,17 +417,17 @@ fn keyword_lists(q: &Query, text: &str, depth: i64) -> KeywordLists {
     let any = quoted.join(" | ");
     // One row of statistics (NULL id), then the matching documents. A
     // searched set that is a scope (no filters) takes its statistics from
-    // memory.keyword_stats, kept by the write path, plus its memories with
+    // memory.scope_stats, kept by the write path, plus its memories with
     // an expiry date; a filtered one counts its rows.
     let stats = match q.filters {
-        None if keyword_stats_kept() => format!(
+        None if super::scope_stats_kept() => format!(
             "SELECT NULL::uuid, (k.docs + e.docs)::float8,
                     CASE WHEN k.docs + e.docs > 0
                          THEN (k.len + e.len)::float8 / (k.docs + e.docs) ELSE 0 END,
                     k.cold OR e.cold, NULL::text
              FROM (SELECT coalesce(sum(s.docs), 0) AS docs, coalesce(sum(s.total_len), 0) AS len,
                           coalesce(bool_or(s.tier = 'cold' AND s.docs > 0), false) AS cold
-                   FROM memory.keyword_stats s WHERE {}) k,
+                   FROM memory.scope_stats s WHERE {}) k,
                   (SELECT count(*) AS docs, coalesce(sum(m.fts_len), 0) AS len,
                           coalesce(bool_or(m.tier = 'cold'), false) AS cold
                    FROM memory.memories m
@@ -516,27 +516,6 @@ fn keyword_lists(q: &Query, text: &str, depth: i64) -> KeywordLists {
         has_cold,
         docs: Some(corpus.docs),
     }
-}
-
-thread_local! {
-    /// Whether memory.keyword_stats was seen in this backend's database.
-    static STATS_TABLE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Whether the schema keeps keyword statistics (0.0.2 on): a newer library
-/// may run on an older schema until `ALTER EXTENSION memory_ext UPDATE`,
-/// and then counts them. Once seen, the table is not looked up again.
-fn keyword_stats_kept() -> bool {
-    if STATS_TABLE.get() {
-        return true;
-    }
-    let found = crate::plans::one::<bool>(
-        "SELECT to_regclass('memory.keyword_stats') IS NOT NULL",
-        &[],
-    )
-    .unwrap_or(false);
-    STATS_TABLE.set(found);
-    found
 }
 
 /// What `keyword_lists` found.

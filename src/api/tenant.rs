@@ -7,7 +7,7 @@ use pgrx::prelude::*;
 
 const TABLES: [&str; 6] = [
     "memory.memories",
-    "memory.keyword_stats",
+    "memory.scope_stats",
     "memory.history",
     "memory.entities",
     "memory.relations",
