@@ -23,6 +23,7 @@ use crate::error::{raise, report, OrRaise};
 use crate::gucs;
 use crate::llm::{self, Provider};
 use crate::timing;
+use crate::types::varvec::VectorOut;
 use crate::xact::SubXact;
 use memory_core::categories::{self, Category};
 use memory_core::conflict::{self, Candidate, Event};
@@ -278,8 +279,12 @@ fn load_candidates(
     scope: &Scope,
     embedded: &Embedded,
     with_vectors: bool,
-    cold: bool,
+    shape: ScopeShape,
 ) -> Vec<Entry> {
+    if !shape.cold && shape.hot.is_some_and(|n| n <= SMALL_CANDIDATE_SCOPE) {
+        return load_candidates_small(scope, embedded, with_vectors);
+    }
+    let cold = shape.cold;
     let mut args: Vec<DatumWithOid<'static>> = Vec::new();
     let clause = scope_sql("m", scope, &mut args);
     let queries: Vec<String> = embedded.vectors.iter().map(|v| vector::format(v)).collect();
@@ -291,7 +296,7 @@ fn load_candidates(
         "NULL::real[]"
     };
     // The cold tier's f16 copies have no index: scanned only when the scope
-    // has cold memories at all (`scope_has_cold`).
+    // has cold memories at all (`scope_shape`).
     let cold_part = if cold {
         format!(
             "
@@ -330,37 +335,108 @@ fn load_candidates(
     read_entries(&sql, &args)
 }
 
-/// Whether the scope holds any cold memory (one read per add, stopping at
-/// the first; the candidates' cold branch is skipped without one).
-fn scope_has_cold(scope: &Scope) -> bool {
+/// What an add needs to know of its scope before reading candidates.
+#[derive(Clone, Copy)]
+struct ScopeShape {
+    /// Whether it holds any cold memory (the candidates' cold branch is
+    /// skipped without one).
+    cold: bool,
+    /// Its hot memories without an expiry date, as memory.scope_stats
+    /// keeps them (None on a 0.0.1 schema).
+    hot: Option<i64>,
+}
+
+/// The scope's `ScopeShape`, in one read: from memory.scope_stats and the
+/// scope's expiring memories when the schema keeps them, else a scan that
+/// stops at the first cold memory (all of the scope without one).
+fn scope_shape(scope: &Scope) -> ScopeShape {
     let mut args: Vec<DatumWithOid<'static>> = Vec::new();
     let clause = scope_sql("m", scope, &mut args);
-    // From memory.scope_stats (cold memories without an expiry date) and the
-    // scope's expiring memories, when the schema keeps them; else a scan
-    // that stops at the first cold memory (all of the scope without one).
     let sql = if super::scope_stats_kept() {
         format!(
             "SELECT EXISTS (SELECT 1 FROM memory.scope_stats s
-                            WHERE {} AND s.tier = 'cold' AND s.docs > 0)
+                            WHERE {stats} AND s.tier = 'cold' AND s.docs > 0)
                  OR EXISTS (SELECT 1 FROM memory.memories m
                             WHERE {CURRENT} AND {clause} AND m.expires_at IS NOT NULL
-                              AND m.tier = 'cold')",
-            scope_sql("s", scope, &mut Vec::new()),
+                              AND m.tier = 'cold'),
+                    (SELECT coalesce(sum(s.docs), 0)::int8 FROM memory.scope_stats s
+                     WHERE {stats} AND s.tier = 'hot')",
+            stats = scope_sql("s", scope, &mut Vec::new()),
         )
     } else {
         format!(
             "SELECT EXISTS (SELECT 1 FROM memory.memories m
-                            WHERE {CURRENT} AND {clause} AND m.tier = 'cold')"
+                            WHERE {CURRENT} AND {clause} AND m.tier = 'cold'), NULL::int8"
         )
     };
     Spi::connect(|c| {
-        c.select(&sql, Some(1), &args)
-            .or_raise()
-            .first()
-            .get_one::<bool>()
-            .or_raise()
-            .unwrap_or(true)
+        let row = c.select(&sql, Some(1), &args).or_raise().first();
+        ScopeShape {
+            cold: row.get::<bool>(1).or_raise().unwrap_or(true),
+            hot: row.get::<i64>(2).or_raise(),
+        }
     })
+}
+
+/// Up to this many hot memories (and none cold), an add reads the scope's
+/// vectors once and picks every fact's candidates here, instead of one
+/// sorted scan of the scope per fact.
+const SMALL_CANDIDATE_SCOPE: i64 = 3000;
+
+/// `load_candidates` over a small scope without cold memories: the same
+/// candidates (the `CANDIDATES` nearest per fact, facts in order, each
+/// memory once), by exact cosine distance (undefined ones last, as in SQL).
+fn load_candidates_small(scope: &Scope, embedded: &Embedded, with_vectors: bool) -> Vec<Entry> {
+    let mut args: Vec<DatumWithOid<'static>> = Vec::new();
+    let clause = scope_sql("m", scope, &mut args);
+    args.push(embedded.embedder.clone().into());
+    let sql = format!(
+        "SELECT m.id, m.memory, m.immutable, m.embedding FROM memory.memories m
+         WHERE {CURRENT} AND {clause} AND m.embedder = ${e}::text AND m.embedding IS NOT NULL
+           AND m.memory_type <> 'summary'",
+        e = args.len(),
+    );
+    let rows: Vec<(Uuid, String, bool, Vec<f32>)> = Spi::connect(|c| {
+        crate::plans::select(c, &sql, &args)
+            .filter_map(|r| {
+                Some((
+                    r.get::<Uuid>(1).or_raise()?,
+                    r.get::<String>(2).or_raise().unwrap_or_default(),
+                    r.get::<bool>(3).or_raise().unwrap_or(false),
+                    r.get::<VectorOut>(4).or_raise()?.0,
+                ))
+            })
+            .collect()
+    });
+    let mut entries: Vec<Entry> = Vec::new();
+    for fv in &embedded.vectors {
+        let mut near: Vec<(f64, usize)> = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.3.len() == fv.len())
+            .map(|(k, r)| (vector::cosine_distance(&r.3, fv), k))
+            .collect();
+        near.sort_by(|a, b| a.0.total_cmp(&b.0).then(rows[a.1].0.cmp(&rows[b.1].0)));
+        for (_, k) in near.into_iter().take(CANDIDATES) {
+            let (id, text, immutable, embedding) = &rows[k];
+            if entries.iter().any(|e| e.id == *id) {
+                continue;
+            }
+            entries.push(Entry {
+                id: *id,
+                text: text.clone(),
+                immutable: *immutable,
+                embedding: if with_vectors {
+                    embedding.clone()
+                } else {
+                    Vec::new()
+                },
+                alive: true,
+                stored: true,
+            });
+        }
+    }
+    entries
 }
 
 /// The current summary of the scope's run (at most one).
@@ -707,8 +783,8 @@ fn add_facts(msgs: &[Message], o: &AddOptions<'_>) -> JsonB {
     let actions = match provider {
         Provider::Builtin => {
             lock_scope(&o.scope);
-            let cold = scope_has_cold(&o.scope);
-            let mut entries = load_candidates(&o.scope, &embedded, true, cold);
+            let shape = scope_shape(&o.scope);
+            let mut entries = load_candidates(&o.scope, &embedded, true, shape);
             plan_builtin(&facts, &embedded.vectors, &mut entries)
         }
         Provider::OpenAi => settle(
@@ -716,8 +792,8 @@ fn add_facts(msgs: &[Message], o: &AddOptions<'_>) -> JsonB {
             // Read once, before the lock: a memory tiered while deciding
             // changes the hot candidates, which the check under the lock sees.
             {
-                let (cold, embedded) = (scope_has_cold(&o.scope), &embedded);
-                move || load_candidates(&o.scope, embedded, false, cold)
+                let (shape, embedded) = (scope_shape(&o.scope), &embedded);
+                move || load_candidates(&o.scope, embedded, false, shape)
             },
             |entries| plan_llm(&facts, &embedded.vectors, entries, &o.categories),
         ),
