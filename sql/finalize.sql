@@ -198,8 +198,10 @@ CREATE TRIGGER memories_keywords BEFORE INSERT OR UPDATE OF memory ON memory.mem
 --   embedder, immutability), so an add that decided without the scope's
 --   lock can tell whether its candidates may have changed since.
 -- Each statement's changes are summed per key and applied in key order, so
--- concurrent writers lock stats rows in the same order. Not dumped:
--- restoring the memories rebuilds it.
+-- concurrent writers lock stats rows in the same order. The triggers run as
+-- the extension's owner, so a role that may write memories needs no grant
+-- here (searches read it: SELECT). Not dumped: restoring the memories
+-- rebuilds it.
 CREATE TABLE memory.scope_stats (
     user_id   text,
     agent_id  text,
@@ -215,7 +217,8 @@ COMMENT ON TABLE memory.scope_stats IS
 CREATE INDEX memories_expiring_idx ON memory.memories (user_id)
     WHERE expires_at IS NOT NULL AND valid_to IS NULL;
 
-CREATE FUNCTION memory.scope_stats_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION memory.scope_stats_insert() RETURNS trigger LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     INSERT INTO memory.scope_stats AS s (user_id, agent_id, run_id, tier, docs, total_len, version)
     SELECT n.user_id, n.agent_id, n.run_id, n.tier,
@@ -231,7 +234,8 @@ CREATE TRIGGER memories_scope_stats_insert AFTER INSERT ON memory.memories
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION memory.scope_stats_insert();
 
-CREATE FUNCTION memory.scope_stats_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION memory.scope_stats_delete() RETURNS trigger LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     INSERT INTO memory.scope_stats AS s (user_id, agent_id, run_id, tier, docs, total_len, version)
     SELECT o.user_id, o.agent_id, o.run_id, o.tier,
@@ -249,7 +253,8 @@ CREATE TRIGGER memories_scope_stats_delete AFTER DELETE ON memory.memories
 
 -- Per row, only for updates that change what a memory is or counts for; the
 -- access-count bumps of searches fire nothing.
-CREATE FUNCTION memory.scope_stats_update() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION memory.scope_stats_update() RETURNS trigger LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     INSERT INTO memory.scope_stats AS s (user_id, agent_id, run_id, tier, docs, total_len, version)
     SELECT c.user_id, c.agent_id, c.run_id, c.tier, sum(c.docs), sum(c.len), 1
@@ -276,7 +281,8 @@ CREATE TRIGGER memories_scope_stats_update AFTER UPDATE ON memory.memories
           OR OLD.run_id IS DISTINCT FROM NEW.run_id)
     EXECUTE FUNCTION memory.scope_stats_update();
 
-CREATE FUNCTION memory.scope_stats_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION memory.scope_stats_truncate() RETURNS trigger LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     DELETE FROM memory.scope_stats;
     RETURN NULL;

@@ -1,7 +1,7 @@
 -- memory_ext 0.0.1 -> 0.0.2: per-scope statistics kept by the write path
 -- (memory.scope_stats), filled here from the existing memories; roles
--- granted access to the memories (memory.grant_tenant_access) get the same on
--- the new table, and tenant isolation, when on, covers it too.
+-- granted SELECT on the memories (memory.grant_tenant_access) may read it,
+-- and tenant isolation, when on, covers it too.
 \echo Use "ALTER EXTENSION memory_ext UPDATE TO '0.0.2'" to load this file. \quit
 
 
@@ -16,8 +16,10 @@
 --   embedder, immutability), so an add that decided without the scope's
 --   lock can tell whether its candidates may have changed since.
 -- Each statement's changes are summed per key and applied in key order, so
--- concurrent writers lock stats rows in the same order. Not dumped:
--- restoring the memories rebuilds it.
+-- concurrent writers lock stats rows in the same order. The triggers run as
+-- the extension's owner, so a role that may write memories needs no grant
+-- here (searches read it: SELECT). Not dumped: restoring the memories
+-- rebuilds it.
 CREATE TABLE memory.scope_stats (
     user_id   text,
     agent_id  text,
@@ -33,7 +35,8 @@ COMMENT ON TABLE memory.scope_stats IS
 CREATE INDEX memories_expiring_idx ON memory.memories (user_id)
     WHERE expires_at IS NOT NULL AND valid_to IS NULL;
 
-CREATE FUNCTION memory.scope_stats_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION memory.scope_stats_insert() RETURNS trigger LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     INSERT INTO memory.scope_stats AS s (user_id, agent_id, run_id, tier, docs, total_len, version)
     SELECT n.user_id, n.agent_id, n.run_id, n.tier,
@@ -49,7 +52,8 @@ CREATE TRIGGER memories_scope_stats_insert AFTER INSERT ON memory.memories
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION memory.scope_stats_insert();
 
-CREATE FUNCTION memory.scope_stats_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION memory.scope_stats_delete() RETURNS trigger LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     INSERT INTO memory.scope_stats AS s (user_id, agent_id, run_id, tier, docs, total_len, version)
     SELECT o.user_id, o.agent_id, o.run_id, o.tier,
@@ -67,7 +71,8 @@ CREATE TRIGGER memories_scope_stats_delete AFTER DELETE ON memory.memories
 
 -- Per row, only for updates that change what a memory is or counts for; the
 -- access-count bumps of searches fire nothing.
-CREATE FUNCTION memory.scope_stats_update() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION memory.scope_stats_update() RETURNS trigger LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     INSERT INTO memory.scope_stats AS s (user_id, agent_id, run_id, tier, docs, total_len, version)
     SELECT c.user_id, c.agent_id, c.run_id, c.tier, sum(c.docs), sum(c.len), 1
@@ -94,7 +99,8 @@ CREATE TRIGGER memories_scope_stats_update AFTER UPDATE ON memory.memories
           OR OLD.run_id IS DISTINCT FROM NEW.run_id)
     EXECUTE FUNCTION memory.scope_stats_update();
 
-CREATE FUNCTION memory.scope_stats_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION memory.scope_stats_truncate() RETURNS trigger LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     DELETE FROM memory.scope_stats;
     RETURN NULL;
@@ -111,14 +117,15 @@ FROM memory.memories GROUP BY 1, 2, 3, 4;
 DO $$
 DECLARE r record;
 BEGIN
-    -- The roles granted INSERT on the memories by name (not the owner).
+    -- The roles granted SELECT on the memories by name (not the owner)
+    -- read the statistics when they search.
     FOR r IN SELECT DISTINCT g.rolname
              FROM pg_catalog.pg_class c, aclexplode(c.relacl) x
              JOIN pg_catalog.pg_roles g ON g.oid = x.grantee
-             WHERE c.oid = 'memory.memories'::regclass AND x.privilege_type = 'INSERT'
+             WHERE c.oid = 'memory.memories'::regclass AND x.privilege_type = 'SELECT'
                AND x.grantee <> c.relowner
     LOOP
-        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON memory.scope_stats TO %I', r.rolname);
+        EXECUTE format('GRANT SELECT ON memory.scope_stats TO %I', r.rolname);
     END LOOP;
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_policy
                WHERE polrelid = 'memory.memories'::regclass AND polname = 'tenant_isolation') THEN
