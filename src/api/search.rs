@@ -127,9 +127,8 @@ impl QueryVector {
         // Memories embedded by another embedder cannot be compared with the
         // query. Two probes, each a range of the (user_id, embedder) index
         // that is empty in the usual case, rather than one scan of the
-        // scope's entries past a filter.
-        // Each is ordered along the index, so the planner walks it even
-        // when its statistics overrate the range.
+        // scope's entries past a filter; each is ordered along the index, so
+        // the planner walks it even when its statistics overrate the range.
         let probe = |op: &str, order: &str| {
             format!(
                 "(SELECT m.embedder FROM memory.memories m
@@ -398,7 +397,8 @@ const KEYWORD_MATCHES: i64 = 5000;
 /// cold tier, and whether the searched set holds any cold memory. Two
 /// statements through kept plans: the query's lexemes, then the corpus
 /// statistics of the searched set (both tiers, so hot and cold scores are
-/// comparable) together with every document matching a lexeme, whose term
+/// comparable; kept in memory.scope_stats for a scope, counted for a
+/// filtered set) together with every document matching a lexeme, whose term
 /// frequencies are read from its tsvector here. Document frequencies are
 /// counted over those matches; only when they pass `KEYWORD_MATCHES` does a
 /// third statement count them in SQL.
