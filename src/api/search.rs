@@ -581,8 +581,16 @@ struct Link {
     day: i64,
     /// Its actor_id, else the label of a transcript line (`speaker::label`).
     speaker: Option<String>,
-    /// Who said it, for telling replies from continuations (`speaker::turn`).
-    turn: String,
+    /// Its role, which tells who said it when `speaker` does not.
+    role: Option<String>,
+}
+
+impl Link {
+    /// Whether this memory replies to `before` (`speaker::replies`).
+    fn replies_to(&self, before: &Link) -> bool {
+        let said_by = |l: &Link| speaker::turn(l.role.as_deref(), l.speaker.as_deref(), "");
+        speaker::replies(&said_by(before), &said_by(self))
+    }
 }
 
 /// How conversation context, neighbours and time take part in one search.
@@ -649,7 +657,7 @@ fn read_links(sql: &str, args: &[DatumWithOid<'static>]) -> HashMap<Uuid, Link> 
                         context_id: r.get::<Uuid>(2).or_raise(),
                         day: r.get::<i64>(3).or_raise().unwrap_or(0),
                         speaker,
-                        turn: speaker::turn(r.get::<&str>(6).or_raise(), actor, text),
+                        role: r.get::<String>(6).or_raise(),
                     },
                 ))
             })
@@ -789,11 +797,12 @@ fn rank_lists(
         let bm25: HashMap<Uuid, f64> = lists.keyword.iter().copied().collect();
         let mut scored = bm25.clone();
         for (id, link) in &linked {
-            let answered = link.context_id.filter(|p| {
-                linked
-                    .get(p)
-                    .is_some_and(|b| speaker::replies(&b.turn, &link.turn))
-            });
+            // Only where the message before scored (few), is it asked
+            // whether this one replies to it.
+            let answered = link
+                .context_id
+                .filter(|p| bm25.contains_key(p))
+                .filter(|p| linked.get(p).is_some_and(|b| link.replies_to(b)));
             if let Some(before) = answered.and_then(|p| bm25.get(&p)) {
                 let gain = rank::CONTEXT_KEYWORD_SHARE * before;
                 *scored.entry(*id).or_insert(0.0) += gain;
