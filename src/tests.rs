@@ -15,6 +15,39 @@ mod tests {
     }
 
     #[pg_test]
+    fn small_scope_candidates_match_the_sorted_scans() {
+        Spi::run(
+            "SELECT setseed(0.42);
+             INSERT INTO memory.memories (memory, user_id, embedding, embedder)
+             SELECT 'memory ' || g, 'cand',
+                    (SELECT memory.l2_normalize(array_agg(random() - 0.5)::real[]::memory.vector)
+                     FROM generate_series(1, 64) WHERE g > 0), 'minilm'
+             FROM generate_series(1, 400) g",
+        )
+        .unwrap();
+        // Three query vectors from a small linear congruential generator.
+        let mut state = 7u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+        };
+        let vectors: Vec<Vec<f32>> = (0..3).map(|_| (0..64).map(|_| next()).collect()).collect();
+        let embedded = crate::embed::Embedded {
+            embedder: "minilm".into(),
+            vectors,
+        };
+        let (small, scans) = crate::api::infer::candidates_both_ways("cand", &embedded);
+        assert!(
+            small.len() >= 5 && small.len() <= 15,
+            "{} candidates",
+            small.len()
+        );
+        assert_eq!(small, scans);
+    }
+
+    #[pg_test]
     fn vector_text_round_trip() {
         assert_eq!(
             one::<String>("SELECT '[1,2.5,-3e-7]'::memory.vector::text").as_deref(),

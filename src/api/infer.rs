@@ -439,6 +439,31 @@ fn load_candidates_small(scope: &Scope, embedded: &Embedded, with_vectors: bool)
     entries
 }
 
+/// Both ways of reading an add's candidates over `user_id`'s scope (the
+/// in-memory pick of a small scope and the per-fact sorted scans), each as
+/// sorted "id text" lines, for the test that they agree.
+#[cfg(any(test, feature = "pg_test"))]
+pub fn candidates_both_ways(user_id: &str, embedded: &Embedded) -> (Vec<String>, Vec<String>) {
+    let scope = Scope::new(Some(user_id), None, None, false).or_raise();
+    let lines = |entries: Vec<Entry>| {
+        let mut v: Vec<String> = entries
+            .into_iter()
+            .map(|e| format!("{} {}", e.id, e.text))
+            .collect();
+        v.sort();
+        v
+    };
+    let small = load_candidates_small(&scope, embedded, true);
+    let scans = ScopeShape {
+        cold: false,
+        hot: None,
+    };
+    (
+        lines(small),
+        lines(load_candidates(&scope, embedded, true, scans)),
+    )
+}
+
 /// The current summary of the scope's run (at most one).
 fn load_summary(scope: &Scope) -> Vec<Entry> {
     let mut args: Vec<DatumWithOid<'static>> = Vec::new();
