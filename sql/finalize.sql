@@ -325,7 +325,8 @@ CREATE TABLE memory.entities (
 );
 CREATE UNIQUE INDEX entities_scope_name_key ON memory.entities
     (coalesce(user_id, ''), coalesce(agent_id, ''), coalesce(run_id, ''), lower(name));
-CREATE INDEX entities_user_idx ON memory.entities (user_id);
+-- Covering: a graph walk reads a user's entity names from the index alone.
+CREATE INDEX entities_user_idx ON memory.entities (user_id) INCLUDE (id, name, agent_id, run_id);
 
 CREATE TABLE memory.relations (
     id          uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -342,7 +343,10 @@ CREATE TABLE memory.relations (
     CONSTRAINT relations_scope_required
         CHECK (user_id IS NOT NULL OR agent_id IS NOT NULL OR run_id IS NOT NULL)
 );
-CREATE INDEX relations_user_source_idx ON memory.relations (user_id, source_id);
+-- Covering (user_id first): a graph walk reads a user's edges with an
+-- index-only scan, without visiting the heap page of each edge.
+CREATE INDEX relations_user_source_idx ON memory.relations (user_id, source_id)
+    INCLUDE (target_id, relation, memory_id, agent_id, run_id, valid_from, valid_to);
 CREATE INDEX relations_user_target_idx ON memory.relations (user_id, target_id);
 CREATE INDEX relations_memory_idx ON memory.relations (memory_id);
 CREATE INDEX relations_source_idx ON memory.relations (source_id);
@@ -351,14 +355,15 @@ CREATE INDEX entities_name_idx ON memory.entities (lower(name));
 
 -- Graph walks (recursive CTEs). Edges are followed in both directions (a
 -- question about John reaches "Adam -father_of-> John"). memory.graph_edges
--- is a breadth-first search over the scope's edges, read once into an
--- adjacency relation: `reach` keeps each (entity, level) once (UNION), so cycles
--- end and the work is bounded by entities x depth, not by the number of
--- paths; each edge is returned once, at its smallest depth, with one
--- shortest path to it (parents chosen by name). Depth is capped at 6.
--- Edges are those valid at `as_of` (valid_from <= as_of < valid_to), current
--- ones when as_of is NULL, within the scope given (equality per argument,
--- at least one required).
+-- reads the scope's edges and entity names once (index-only scans for a
+-- user), then runs a breadth-first search over them: `reach` keeps each
+-- (entity, level) once (UNION), so cycles end and the work is bounded by
+-- entities x depth, not by the number of paths; each edge is returned once,
+-- at its smallest depth, with one shortest path to it (parents chosen by
+-- name). The walk itself reads no table, so its plan is made once per
+-- session and reused. Depth is capped at 6. Edges are those valid at `as_of`
+-- (valid_from <= as_of < valid_to), current ones when as_of is NULL, within
+-- the scope given (equality per argument, at least one required).
 -- The arguments every graph walk checks: a scope, and a depth of at least 1.
 CREATE FUNCTION memory.graph_walk_check(user_id text, agent_id text, run_id text, depth_name text, depth int)
 RETURNS void LANGUAGE plpgsql IMMUTABLE AS $fn$
@@ -377,73 +382,90 @@ CREATE FUNCTION memory.graph_edges(entities text[], user_id text DEFAULT NULL, a
                                    run_id text DEFAULT NULL, max_depth int DEFAULT 2, as_of timestamptz DEFAULT NULL)
 RETURNS TABLE(source text, relation text, destination text, depth int, path text[], memory_id uuid)
 LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    src uuid[]; dst uuid[]; rel text[]; mem uuid[];
+    ent_ids uuid[]; ent_names text[];
 BEGIN
     PERFORM memory.graph_walk_check($2, $3, $4, 'depth', $5);
+    -- The scope's edges valid at as_of and its entities. A user's come from
+    -- the covering indexes on user_id; other scopes are read by filter.
+    IF $2 IS NOT NULL THEN
+        SELECT array_agg(r.source_id), array_agg(r.target_id), array_agg(r.relation), array_agg(r.memory_id)
+          INTO src, dst, rel, mem
+        FROM memory.relations r
+        WHERE r.user_id = $2 AND ($3 IS NULL OR r.agent_id = $3) AND ($4 IS NULL OR r.run_id = $4)
+          AND CASE WHEN $6 IS NULL THEN r.valid_to IS NULL
+                   ELSE r.valid_from <= $6 AND (r.valid_to IS NULL OR r.valid_to > $6) END;
+        SELECT array_agg(e.id), array_agg(e.name) INTO ent_ids, ent_names
+        FROM memory.entities e
+        WHERE e.user_id = $2 AND ($3 IS NULL OR e.agent_id = $3) AND ($4 IS NULL OR e.run_id = $4);
+    ELSE
+        SELECT array_agg(r.source_id), array_agg(r.target_id), array_agg(r.relation), array_agg(r.memory_id)
+          INTO src, dst, rel, mem
+        FROM memory.relations r
+        WHERE ($3 IS NULL OR r.agent_id = $3) AND ($4 IS NULL OR r.run_id = $4)
+          AND CASE WHEN $6 IS NULL THEN r.valid_to IS NULL
+                   ELSE r.valid_from <= $6 AND (r.valid_to IS NULL OR r.valid_to > $6) END;
+        SELECT array_agg(e.id), array_agg(e.name) INTO ent_ids, ent_names
+        FROM memory.entities e
+        WHERE ($3 IS NULL OR e.agent_id = $3) AND ($4 IS NULL OR e.run_id = $4);
+    END IF;
+    IF src IS NULL THEN
+        RETURN;
+    END IF;
     RETURN QUERY
     WITH RECURSIVE
-    -- The scope's edges valid at as_of, read once (one index scan for a user).
-    edge AS MATERIALIZED (
-        SELECT r.id, r.source_id, r.relation, r.target_id, r.memory_id
-        FROM memory.relations r
-        WHERE ($2 IS NULL OR r.user_id = $2) AND ($3 IS NULL OR r.agent_id = $3)
-          AND ($4 IS NULL OR r.run_id = $4)
-          AND CASE WHEN $6 IS NULL THEN r.valid_to IS NULL
-                   ELSE r.valid_from <= $6 AND (r.valid_to IS NULL OR r.valid_to > $6) END
+    edge AS (
+        SELECT unnest(src) AS source_id, unnest(dst) AS target_id, unnest(rel) AS relation, unnest(mem) AS memory_id
     ),
-    -- Each edge in both directions, once per pair: the walk's adjacency.
-    adj AS MATERIALIZED (
-        SELECT edge.source_id AS a, edge.target_id AS b FROM edge
-        UNION SELECT edge.target_id, edge.source_id FROM edge
+    -- Each edge in both directions: the walk's adjacency.
+    adj(a, b) AS (
+        SELECT unnest(src || dst), unnest(dst || src)
+    ),
+    label(id, name) AS MATERIALIZED (
+        SELECT unnest(ent_ids), unnest(ent_names)
     ),
     -- Breadth first: the frontier of each level joined to the adjacency
     -- (a hash join); UNION keeps each (entity, level) once.
     reach(node, lvl) AS (
-        SELECT e.id, 0
-        FROM memory.entities e
-        WHERE lower(e.name) = ANY (SELECT lower(x) FROM unnest($1) x)
-          AND ($2 IS NULL OR e.user_id = $2) AND ($3 IS NULL OR e.agent_id = $3)
-          AND ($4 IS NULL OR e.run_id = $4)
+        SELECT label.id, 0 FROM label WHERE lower(label.name) = ANY (SELECT lower(x) FROM unnest($1) x)
       UNION
         SELECT adj.b, w.lvl + 1
         FROM reach w JOIN adj ON adj.a = w.node
         WHERE w.lvl < least($5, 6)
     ),
-    -- Smallest level of each reached entity.
+    -- Smallest level and name of each reached entity.
     dist AS MATERIALIZED (
-        SELECT reach.node, min(reach.lvl) AS d FROM reach GROUP BY reach.node
+        SELECT r.node, r.d, label.name
+        FROM (SELECT reach.node, min(reach.lvl) AS d FROM reach GROUP BY reach.node) r
+        JOIN label ON label.id = r.node
     ),
+    -- Edges between reached entities, with the side nearer the start.
     near AS MATERIALIZED (
-        SELECT r.*, least(ds.d, dt.d) + 1 AS depth,
+        SELECT r.relation, r.memory_id, ds.name AS source, dt.name AS target, least(ds.d, dt.d) + 1 AS depth,
                CASE WHEN ds.d <= dt.d THEN r.source_id ELSE r.target_id END AS near_id,
-               CASE WHEN ds.d <= dt.d THEN r.target_id ELSE r.source_id END AS far_id
+               CASE WHEN ds.d <= dt.d THEN ds.name ELSE dt.name END AS near_name,
+               CASE WHEN ds.d <= dt.d THEN r.target_id ELSE r.source_id END AS far_id,
+               CASE WHEN ds.d <= dt.d THEN dt.name ELSE ds.name END AS far_name,
+               greatest(ds.d, dt.d) AS far_d
         FROM edge r JOIN dist ds ON ds.node = r.source_id JOIN dist dt ON dt.node = r.target_id
         WHERE least(ds.d, dt.d) < least($5, 6)
     ),
-    -- Names of the entities reached.
-    label AS MATERIALIZED (
-        SELECT e.id, e.name FROM memory.entities e WHERE e.id IN (SELECT dist.node FROM dist)
-    ),
     -- One parent per entity: a neighbour one level closer (smallest name).
     parent AS MATERIALIZED (
-        SELECT DISTINCT ON (n.far_id) n.far_id AS node, n.near_id AS up
-        FROM near n JOIN dist d ON d.node = n.far_id AND d.d = n.depth
-                    JOIN label l ON l.id = n.near_id
-        ORDER BY n.far_id, l.name, n.near_id
+        SELECT DISTINCT ON (n.far_id) n.far_id AS node, n.near_id AS up, n.far_name AS name
+        FROM near n WHERE n.far_d = n.depth
+        ORDER BY n.far_id, n.near_name, n.near_id
     ),
     -- The path of names from a starting entity to each entity reached.
     chain(node, names) AS (
-        SELECT dist.node, ARRAY[label.name]
-        FROM dist JOIN label ON label.id = dist.node WHERE dist.d = 0
+        SELECT dist.node, ARRAY[dist.name] FROM dist WHERE dist.d = 0
       UNION ALL
-        SELECT parent.node, chain.names || label.name
-        FROM chain JOIN parent ON parent.up = chain.node JOIN label ON label.id = parent.node
+        SELECT parent.node, chain.names || parent.name
+        FROM chain JOIN parent ON parent.up = chain.node
     )
-    SELECT ls.name, n.relation, lt.name, n.depth, c.names || lf.name, n.memory_id
-    FROM near n
-    JOIN label ls ON ls.id = n.source_id
-    JOIN label lt ON lt.id = n.target_id
-    JOIN label lf ON lf.id = n.far_id
-    JOIN chain c ON c.node = n.near_id;
+    SELECT n.source, n.relation, n.target, n.depth, c.names || n.far_name, n.memory_id
+    FROM near n JOIN chain c ON c.node = n.near_id;
 END
 $fn$;
 COMMENT ON FUNCTION memory.graph_edges IS 'memory_ext: edges around entities, with the memory each came from';

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# ALTER EXTENSION memory_ext UPDATE from 0.0.1 (its install script is kept in
-# tests/upgrade/): data written by 0.0.1, a role granted access and tenant
-# isolation on; after the update the kept keyword statistics match a recount,
+# ALTER EXTENSION memory_ext UPDATE from each earlier release (their install
+# scripts are kept in tests/upgrade/): data written by that release's schema,
+# a role granted access and tenant isolation on; after the update the kept
+# keyword statistics match a recount,
 # the granted role writes and searches under isolation, and the schema equals
 # a fresh install's (objects, columns, indexes, constraints, triggers,
 # functions, policies, grants).
@@ -10,20 +11,30 @@ set -euo pipefail
 source "$(dirname "$0")/../scripts/common.sh"
 port="$1"
 role=memory_upgrade_app
-as_root install -m 644 "$REPO/tests/upgrade/memory_ext--0.0.1.sql" \
-    "$("$PG_CONFIG" --sharedir)/extension/"
+as_root install -m 644 "$REPO"/tests/upgrade/memory_ext--*.sql "$("$PG_CONFIG" --sharedir)/extension/"
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -h localhost -p "$port" -U postgres "$@"; }
 cleanup() {
     q -d postgres -c "DROP DATABASE IF EXISTS memory_upgrade" -c "DROP DATABASE IF EXISTS memory_fresh" \
         -c "DROP ROLE IF EXISTS ${role}" >/dev/null 2>&1 || true
 }
-cleanup
 trap cleanup EXIT
+
+# The walks of the data below, as text: compared before and after the update.
+walks="SELECT string_agg(format('%s %s %s %s %s', source, relation, destination, depth, path), '; '
+                      ORDER BY depth, source, relation, destination)
+       FROM (SELECT * FROM memory.neighbors('up1', user_id => 'up1', depth => 3)
+             UNION ALL SELECT * FROM memory.neighbors('Bergen', user_id => 'up1', depth => 1)
+             UNION ALL SELECT * FROM memory.neighbors('up1', user_id => 'up1', depth => 3, as_of => (SELECT min(valid_from) FROM memory.relations WHERE user_id = 'up1' AND valid_to IS NOT NULL))) w"
+
+# from <release>: install it, write, update, compare.
+from() {
+local old="$1"
+cleanup
 q -d postgres -c "CREATE DATABASE memory_upgrade" -c "CREATE DATABASE memory_fresh" -c "CREATE ROLE ${role}"
 
 setup="SELECT memory.grant_tenant_access('${role}'); SELECT memory.enable_tenant_isolation();"
 q -d memory_upgrade >/dev/null <<SQL
-CREATE EXTENSION memory_ext VERSION '0.0.1';
+CREATE EXTENSION memory_ext VERSION '${old}';
 SET memory.embedder = 'wordllama';
 SELECT memory.add('[{"role": "user", "content": "I play the cello"},
                     {"role": "assistant", "content": "Since when?"},
@@ -35,8 +46,12 @@ SELECT memory.add('Flight on Friday', user_id => 'up2', infer => false, expirati
 SELECT memory.delete(id) FROM memory.memories WHERE memory = 'Since when?';
 ${setup}
 SQL
-[ "$(q -d memory_upgrade -c "SELECT extversion FROM pg_extension WHERE extname = 'memory_ext'")" = 0.0.1 ]
+[ "$(q -d memory_upgrade -c "SELECT extversion FROM pg_extension WHERE extname = 'memory_ext'")" = "$old" ]
+walked="$(q -d memory_upgrade -c "${walks}")"
+[ -n "$walked" ] || { echo "upgrade: no graph edges written under ${old}"; exit 1; }
 q -d memory_upgrade -c "ALTER EXTENSION memory_ext UPDATE"
+[ "$(q -d memory_upgrade -c "${walks}")" = "$walked" ] \
+    || { echo "upgrade from ${old}: graph walks differ after the update"; exit 1; }
 version="$(q -d memory_upgrade -c "SELECT extversion FROM pg_extension WHERE extname = 'memory_ext'")"
 q -d memory_fresh -c "CREATE EXTENSION memory_ext" -c "${setup}" >/dev/null
 [ "$(q -d memory_fresh -c "SELECT extversion FROM pg_extension WHERE extname = 'memory_ext'")" = "$version" ]
@@ -104,5 +119,11 @@ if ! diff -u "$fresh" "$upgraded"; then
     rm -f "$upgraded" "$fresh"
     exit 1
 fi
-echo "upgrade 0.0.1 -> ${version}: scope stats match a recount, fenced writes work, schema equals a fresh install ($(wc -l < "$fresh") catalog lines)"
+echo "upgrade ${old} -> ${version}: graph walks unchanged, scope stats match a recount, fenced writes work, schema equals a fresh install ($(wc -l < "$fresh") catalog lines)"
 rm -f "$upgraded" "$fresh"
+}
+
+for kept in "$REPO"/tests/upgrade/memory_ext--*.sql; do
+    kept="${kept##*--}"
+    from "${kept%.sql}"
+done

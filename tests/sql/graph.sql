@@ -57,6 +57,15 @@ SELECT count(*) AS other_user FROM memory.neighbors('John', user_id => 'g2');
 SELECT count(*) AS other_agent FROM memory.neighbors('John', agent_id => 'g1');
 SELECT sqlstate_of($$SELECT * FROM memory.neighbors('John')$$);
 SELECT sqlstate_of($$SELECT * FROM memory.neighbors('John', user_id => 'g1', depth => 0)$$);
+-- an agent's own graph, and one user's graph under two agents: a walk scoped
+-- by user spans both agents, one scoped by user and agent only that agent's
+SELECT memory.add('Tom is Eve''s brother.', agent_id => 'g6-agent')->'relations'->'added_entities' AS agent_only;
+SELECT source, relation, destination, depth, path FROM memory.neighbors('Eve', agent_id => 'g6-agent');
+SELECT count(*) AS agent_graph_is_no_users FROM memory.neighbors('Eve', user_id => 'g6-agent');
+SELECT count(*) FROM memory.add('Tom is Eve''s brother.', user_id => 'g6', agent_id => 'a1');
+SELECT count(*) FROM memory.add('Eve is Kim''s mother.', user_id => 'g6', agent_id => 'a2');
+SELECT source, relation, destination, depth, path FROM memory.neighbors('Eve', user_id => 'g6', depth => 3);
+SELECT source, relation, destination, depth FROM memory.neighbors('Eve', user_id => 'g6', agent_id => 'a2', depth => 3);
 
 -- Chinese, Spanish, German
 SELECT memory.add('亚当是约翰的父亲。', user_id => 'g5')->'relations'->'added_entities' AS zh;
@@ -69,5 +78,5 @@ SELECT memory.add('Ich wohne in Köln.', user_id => 'g5')->'relations'->'added_e
 SELECT memory.delete_all(user_id => 'g1');
 SELECT count(*) AS entities_left FROM memory.entities WHERE user_id = 'g1';
 SELECT memory.delete_all(user_id => 'g2'), memory.delete_all(user_id => 'g3'), memory.delete_all(user_id => 'g4'),
-       memory.delete_all(user_id => 'g5');
+       memory.delete_all(user_id => 'g5'), memory.delete_all(user_id => 'g6'), memory.delete_all(agent_id => 'g6-agent');
 SELECT count(*) AS relations_left FROM memory.relations;
