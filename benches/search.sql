@@ -1,8 +1,8 @@
 -- make bench: search latency and embedding throughput (one backend, one core).
 -- 100k generated memories across 1,000 users with skewed sizes: user u0 has
--- ~10k memories, u1..u999 about 90 each. Stored vectors are random unit
--- vectors (embedding 100k texts would take most of the run); queries are
--- embedded for real, so the timings include the query's embedding.
+-- 10k memories, u1000 has 1k, u1..u999 about 89 each. Stored vectors are
+-- random unit vectors (embedding 100k texts would take most of the run);
+-- queries are embedded for real, so the timings include the query's embedding.
 \set ON_ERROR_STOP 1
 \pset footer off
 SET client_min_messages = warning;
@@ -24,7 +24,7 @@ SELECT count(*) AS vocabulary FROM w \gset
 INSERT INTO memory.memories (memory, user_id, embedding, embedder, created_at)
 SELECT (SELECT string_agg(w, ' ') FROM w WHERE i IN (1 + (g * 7) % :vocabulary, 1 + (g * 13) % :vocabulary,
                                                    1 + (g * 31) % :vocabulary, 1 + (g * 57) % :vocabulary)),
-       CASE WHEN g <= 10000 THEN 'u0' ELSE 'u' || (1 + g % 999) END,
+       CASE WHEN g <= 10000 THEN 'u0' WHEN g <= 11000 THEN 'u1000' ELSE 'u' || (1 + g % 999) END,
        (SELECT memory.l2_normalize(array_agg(random() - 0.5)::real[]::memory.vector)
         FROM generate_series(1, 384) WHERE g > 0),
        'minilm', now() - g * interval '1 minute'
@@ -36,6 +36,7 @@ FROM generate_series(1, 100000) g;
 VACUUM ANALYZE memory.memories;
 SELECT count(*) AS memories, count(DISTINCT user_id) AS users,
        (SELECT count(*) FROM memory.memories WHERE user_id = 'u0') AS u0,
+       (SELECT count(*) FROM memory.memories WHERE user_id = 'u1000') AS u1000,
        (SELECT count(*) FROM memory.memories WHERE user_id = 'u1') AS u1
 FROM memory.memories;
 
@@ -79,17 +80,22 @@ FROM unnest(ARRAY['minilm', 'wordllama']) e;
 SET memory.query_cache_size = 0;
 SELECT 'query embedding only' AS what, * FROM pg_temp.timed('SELECT memory.embed($1)', 3);
 SELECT 'user with ~90 memories' AS what, * FROM pg_temp.timed('SELECT memory.search($1, user_id => ''u1'')', 3);
+SELECT 'user with 1,000 memories' AS what, * FROM pg_temp.timed('SELECT memory.search($1, user_id => ''u1000'')', 3);
 SELECT 'user with 10,000 memories' AS what, * FROM pg_temp.timed('SELECT memory.search($1, user_id => ''u0'')', 3);
 SELECT 'u0, keyword channel only' AS what, * FROM pg_temp.timed('SELECT memory.search($1, user_id => ''u0'', vector_weight => 0)', 3);
 RESET memory.query_cache_size;
 SELECT 'u1, repeated queries (cached embedding)' AS what, * FROM pg_temp.timed('SELECT memory.search($1, user_id => ''u1'')', 3);
 
-\echo == the same with wordllama (stored vectors re-typed as 256-d for u0 and u1)
+\echo == the same with wordllama (stored vectors re-typed as 256-d for u0, u1000 and u1)
 UPDATE memory.memories SET embedder = 'wordllama',
        embedding = (SELECT memory.l2_normalize(array_agg(random() - 0.5)::real[]::memory.vector)
                     FROM generate_series(1, 256) WHERE id IS NOT NULL)
-WHERE user_id IN ('u0', 'u1');
+WHERE user_id IN ('u0', 'u1000', 'u1');
+-- As after the bulk load: the update left a dead version of each of those
+-- rows (and their index entries), which autovacuum would clear in its time.
+VACUUM ANALYZE memory.memories;
 SET memory.embedder = 'wordllama';
 SELECT 'query embedding only' AS what, * FROM pg_temp.timed('SELECT memory.embed($1)', 3);
 SELECT 'user with ~90 memories' AS what, * FROM pg_temp.timed('SELECT memory.search($1, user_id => ''u1'')', 3);
+SELECT 'user with 1,000 memories' AS what, * FROM pg_temp.timed('SELECT memory.search($1, user_id => ''u1000'')', 3);
 SELECT 'user with 10,000 memories' AS what, * FROM pg_temp.timed('SELECT memory.search($1, user_id => ''u0'')', 3);

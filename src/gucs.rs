@@ -49,6 +49,9 @@ pub static FUSION: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::
 /// Seconds within which a memory written to the same scope continues the
 /// conversation of the one before it (0: only within one add call or run).
 pub static CONVERSATION_WINDOW_S: GucSetting<i32> = GucSetting::<i32>::new(1800);
+/// Seconds within which a search does not bump the access statistics of a
+/// memory again (0: every search that returns it).
+pub static ACCESS_INTERVAL_S: GucSetting<i32> = GucSetting::<i32>::new(60);
 /// Search with each memory's conversation context (the message before it).
 pub static SEARCH_CONTEXT: GucSetting<bool> = GucSetting::<bool>::new(true);
 /// Share of its best conversation neighbour's score a search hit gains.
@@ -127,6 +130,16 @@ pub fn init() {
         c"Seconds within which a memory added to the same scope continues the conversation of the previous one.",
         c"A continuing message is searched with the one before it (context) and lends its neighbours part of its score; 0 links only messages of one add call or one run_id.",
         &CONVERSATION_WINDOW_S,
+        0,
+        i32::MAX,
+        GucContext::Userset,
+        GucFlags::UNIT_S,
+    );
+    GucRegistry::define_int_guc(
+        c"memory.access_interval",
+        c"A search bumps a memory's access_count and last_accessed_at at most once per this interval.",
+        c"Bumps within it would only rewrite the row (a new version of a wide row, new index entries); 0 bumps on every search that returns the memory. Cold memories move back to the hot tier whenever returned.",
+        &ACCESS_INTERVAL_S,
         0,
         i32::MAX,
         GucContext::Userset,

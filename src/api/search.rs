@@ -629,8 +629,7 @@ fn links(q: &Query, ids: &[Uuid], two: bool, extras: &Extras) -> HashMap<Uuid, L
             SELECT c.id FROM memory.memories c WHERE ${two}::bool AND c.context_id IN (SELECT id FROM h1)
             UNION ALL
             SELECT c.context_id FROM memory.memories c WHERE ${two}::bool AND c.id IN (SELECT id FROM h1))
-         SELECT m.id, m.context_id, (m.valid_from::date - date '1970-01-01')::int8,
-                m.actor_id, left(m.memory, 64), m.role
+         SELECT {LINK_COLUMNS}
          FROM memory.memories m
          WHERE {CURRENT} AND {clause}
            AND m.id IN (SELECT unnest(${x}::uuid[]) UNION SELECT id FROM h1 UNION SELECT id FROM h2)",
@@ -641,29 +640,31 @@ fn links(q: &Query, ids: &[Uuid], two: bool, extras: &Extras) -> HashMap<Uuid, L
     read_links(&sql, &q.with(vec![ids.to_vec().into(), two.into()]))
 }
 
-/// Rows (id, context_id, day, actor_id, start of the text) of a links
+/// Rows (id, context_id, day, actor_id, start of the text, role) of a links
 /// statement, by id.
 fn read_links(sql: &str, args: &[DatumWithOid<'static>]) -> HashMap<Uuid, Link> {
     Spi::connect(|c| {
         crate::plans::select(c, sql, args)
-            .filter_map(|r| {
-                let id = r.get::<Uuid>(1).or_raise()?;
-                let actor = r.get::<&str>(4).or_raise();
-                let text = r.get::<&str>(5).or_raise().unwrap_or("");
-                let speaker = actor.or_else(|| speaker::label(text)).map(str::to_string);
-                Some((
-                    id,
-                    Link {
-                        context_id: r.get::<Uuid>(2).or_raise(),
-                        day: r.get::<i64>(3).or_raise().unwrap_or(0),
-                        speaker,
-                        role: r.get::<String>(6).or_raise(),
-                    },
-                ))
-            })
+            .filter_map(|r| Some((r.get::<Uuid>(1).or_raise()?, link_of(&r))))
             .collect()
     })
 }
+
+/// The link in columns 2..6 of a links row.
+fn link_of(r: &pgrx::spi::SpiHeapTupleData<'_>) -> Link {
+    let actor = r.get::<&str>(4).or_raise();
+    let text = r.get::<&str>(5).or_raise().unwrap_or("");
+    Link {
+        context_id: r.get::<Uuid>(2).or_raise(),
+        day: r.get::<i64>(3).or_raise().unwrap_or(0),
+        speaker: actor.or_else(|| speaker::label(text)).map(str::to_string),
+        role: r.get::<String>(6).or_raise(),
+    }
+}
+
+/// The columns of a links row, for the memories `m`.
+const LINK_COLUMNS: &str = "m.id, m.context_id, (m.valid_from::date - date '1970-01-01')::int8,
+                m.actor_id, left(m.memory, 64), m.role";
 
 /// Up to this many memories, a search reads the links of the whole searched
 /// set in one pass rather than looking candidates up one by one.
@@ -673,12 +674,41 @@ const SMALL_SCOPE: f64 = 3000.0;
 /// small (`SMALL_SCOPE`).
 fn scope_links(q: &Query) -> HashMap<Uuid, Link> {
     let sql = format!(
-        "SELECT m.id, m.context_id, (m.valid_from::date - date '1970-01-01')::int8,
-                m.actor_id, left(m.memory, 64), m.role
-         FROM memory.memories m WHERE {CURRENT} AND {}",
+        "SELECT {LINK_COLUMNS} FROM memory.memories m WHERE {CURRENT} AND {}",
         q.clause
     );
     read_links(&sql, &q.with(vec![]))
+}
+
+/// `scope_links` and `ScopeVectors::read` in one pass over the searched set.
+fn scope_links_and_vectors(q: &Query, embedder: &str) -> (HashMap<Uuid, Link>, ScopeVectors) {
+    let sql = format!(
+        "SELECT {LINK_COLUMNS}, v.hot, CASE WHEN v.hot THEN m.embedding END,
+                CASE WHEN v.hot THEN m.context_embedding END
+         FROM memory.memories m,
+              LATERAL (SELECT m.tier = 'hot' AND m.embedder = ${n}::text AND m.embedding IS NOT NULL AS hot) v
+         WHERE {CURRENT} AND {clause}",
+        clause = q.clause,
+        n = q.next(1),
+    );
+    let mut links = HashMap::new();
+    let mut vectors = Vec::new();
+    Spi::connect(|c| {
+        for r in crate::plans::select(c, &sql, &q.with(vec![embedder.into()])) {
+            let Some(id) = r.get::<Uuid>(1).or_raise() else {
+                continue;
+            };
+            if r.get::<bool>(7).or_raise() == Some(true) {
+                vectors.push((
+                    id,
+                    r.get::<VectorOut>(8).or_raise().map(|v| v.0),
+                    r.get::<VectorOut>(9).or_raise().map(|v| v.0),
+                ));
+            }
+            links.insert(id, link_of(&r));
+        }
+    });
+    (links, ScopeVectors(vectors))
 }
 
 /// `links` from the searched set's links (`scope_links`), the steps taken here.
@@ -1056,13 +1086,20 @@ fn run_search(
     };
     // A small searched set's vectors and links are read while the query is
     // still being embedded.
-    let small = match &pending {
-        Some(p) if extras.context && kw.docs.is_some_and(|n| n <= SMALL_VECTOR_SCOPE) => {
-            Some(ScopeVectors::read(&q, p.embedder()))
+    let small_vectors = pending
+        .as_ref()
+        .filter(|_| extras.context && kw.docs.is_some_and(|n| n <= SMALL_VECTOR_SCOPE));
+    let small_links = extras.links_needed() && kw.docs.is_some_and(|n| n <= SMALL_SCOPE);
+    let small = match small_vectors {
+        Some(p) if small_links => {
+            let (links, vectors) = scope_links_and_vectors(&q, p.embedder());
+            extras.scope_links = Some(links);
+            Some(vectors)
         }
-        _ => None,
+        Some(p) => Some(ScopeVectors::read(&q, p.embedder())),
+        None => None,
     };
-    if extras.links_needed() && kw.docs.is_some_and(|n| n <= SMALL_SCOPE) {
+    if small_links && extras.scope_links.is_none() {
         extras.scope_links = Some(scope_links(&q));
     }
     let qv = pending.map(QueryVector::finish);
@@ -1195,7 +1232,10 @@ fn explain_json(h: &Hit) -> Value {
 /// Bump the access statistics of the hits and promote cold ones back to the
 /// hot tier (their f16 copy becomes the f32 embedding again), skipping rows a
 /// writer holds (readers never wait for writers) and doing nothing on a
-/// standby or in a read-only transaction.
+/// standby or in a read-only transaction. A hot memory bumped less than
+/// `memory.access_interval` ago is left alone: each bump writes a new version
+/// of the whole row (too wide to stay on its page), with new entries in
+/// every index, which the scans of later searches then wade through.
 fn bump_access(hits: &[Hit]) {
     // SAFETY: RecoveryInProgress reads shared state; XactReadOnly is the
     // backend's own transaction flag, read on the backend's thread.
@@ -1210,9 +1250,12 @@ fn bump_access(hits: &[Hit]) {
                 embedding = CASE WHEN m.tier = 'cold' THEN m.embedding_half::memory.vector
                                  ELSE m.embedding END,
                 embedding_half = NULL
-         WHERE m.id IN (SELECT id FROM memory.memories WHERE id = ANY($1::uuid[])
+         WHERE m.id IN (SELECT id FROM memory.memories
+                        WHERE id = ANY($1::uuid[])
+                          AND (tier = 'cold' OR last_accessed_at IS NULL
+                               OR last_accessed_at <= now() - make_interval(secs => $2))
                         FOR UPDATE SKIP LOCKED)",
-        &[ids.into()],
+        &[ids.into(), f64::from(gucs::ACCESS_INTERVAL_S.get()).into()],
     );
 }
 

@@ -120,6 +120,16 @@ SELECT count(*) = 10 AS without_threshold FROM memory.search_rows('cats', user_i
 -- searches bump access statistics
 SELECT access_count > 0 AS accessed, last_accessed_at IS NOT NULL AS stamped
 FROM memory.memories WHERE memory = 'I have two cats, Mochi and Tofu';
+-- within memory.access_interval (default a minute) a memory is bumped once;
+-- with 0, by every search that returns it
+SELECT access_count AS before FROM memory.memories WHERE memory = 'I have two cats, Mochi and Tofu' \gset
+SELECT count(*) FROM memory.search_rows('Mochi', user_id => 'sam', top_k => 1);
+SELECT access_count - :before AS bumps_within_a_minute FROM memory.memories WHERE memory = 'I have two cats, Mochi and Tofu';
+SET memory.access_interval = 0;
+SELECT count(*) FROM memory.search_rows('Mochi', user_id => 'sam', top_k => 1);
+SELECT count(*) FROM memory.search_rows('Mochi', user_id => 'sam', top_k => 1);
+SELECT access_count - :before AS bumps_every_search FROM memory.memories WHERE memory = 'I have two cats, Mochi and Tofu';
+RESET memory.access_interval;
 -- a read-only transaction (like a standby) can search; statistics stay as they are
 SELECT access_count AS before FROM memory.memories WHERE memory = 'I have two cats, Mochi and Tofu' \gset
 BEGIN READ ONLY;
