@@ -39,6 +39,30 @@ END $$;
 SELECT * FROM pg_temp.walks(2, 200);
 SELECT * FROM pg_temp.walks(4, 200);
 
+-- add (built-in inference, graph on) among 1,000 tenants' graphs: the
+-- entities of the writing scope are found through its range of the scope
+-- index, whatever the other tenants hold
+CREATE FUNCTION pg_temp.adds(runs int) RETURNS TABLE(p50_ms numeric, p95_ms numeric, edges_per_add numeric)
+LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz; x float8[] := '{}'; n bigint := 0; r jsonb;
+BEGIN
+    FOR i IN 1..runs LOOP
+        t0 := clock_timestamp();
+        r := memory.add('Adam is the father of Person' || i || '. I live in Town' || i || '.',
+                        user_id => 'u' || (100 + i));
+        x := x || extract(epoch FROM clock_timestamp() - t0) * 1000;
+        n := n + jsonb_array_length(r->'relations'->'added_entities');
+    END LOOP;
+    RETURN QUERY SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY v)::numeric, 2),
+        round(percentile_cont(0.95) WITHIN GROUP (ORDER BY v)::numeric, 2), round(n::numeric / runs, 1)
+    FROM unnest(x) v;
+END $$;
+\echo == memory.add (built-in, wordllama) into users of this database, 40 adds
+SET memory.embedder = 'wordllama';
+SELECT memory.embed('warm up') IS NOT NULL AS warm;
+SELECT * FROM pg_temp.adds(40);
+RESET memory.embedder;
+
 -- search with and without the graph channel: one user, 200 memories whose
 -- texts name the user's entities, queries that name one entity
 INSERT INTO memory.memories (memory, user_id, embedding, embedder)

@@ -95,8 +95,5 @@ pub fn ask<T>(
 
 /// Today's date for the prompts (the session's time zone).
 pub fn today() -> String {
-    pgrx::Spi::get_one::<String>("SELECT to_char(now(), 'YYYY-MM-DD')")
-        .ok()
-        .flatten()
-        .unwrap_or_default()
+    crate::plans::one::<String>("SELECT to_char(now(), 'YYYY-MM-DD')", &[]).unwrap_or_default()
 }

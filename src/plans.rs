@@ -88,6 +88,21 @@ pub fn one<T: pgrx::FromDatum + pgrx::IntoDatum>(
     })
 }
 
+/// The first column of the first row of a statement that writes, through
+/// its kept plan.
+pub fn one_written<T: pgrx::FromDatum + pgrx::IntoDatum>(
+    sql: &str,
+    args: &[DatumWithOid<'_>],
+) -> Option<T> {
+    pgrx::spi::Spi::connect_mut(|c| {
+        let table = update(c, sql, args);
+        if table.is_empty() {
+            return None;
+        }
+        table.first().get_one::<T>().or_raise()
+    })
+}
+
 /// A statement that writes, through its kept plan; its rows are dropped.
 pub fn run(sql: &str, args: &[DatumWithOid<'_>]) {
     pgrx::spi::Spi::connect_mut(|c| {

@@ -90,19 +90,17 @@ pub fn conversation_tail(scope: &Scope, at: Option<TimestampWithTimeZone>) -> Op
             ORDER BY m.created_at DESC, m.seq DESC LIMIT 1)"
     );
     Spi::connect(|c| {
-        let rows = c
-            .select(
-                &sql,
-                Some(1),
-                &[
-                    scope.user_id.clone().into(),
-                    scope.agent_id.clone().into(),
-                    scope.run_id.clone().into(),
-                    at.into(),
-                    window.into(),
-                ],
-            )
-            .or_raise();
+        let rows = crate::plans::select(
+            c,
+            &sql,
+            &[
+                scope.user_id.clone().into(),
+                scope.agent_id.clone().into(),
+                scope.run_id.clone().into(),
+                at.into(),
+                window.into(),
+            ],
+        );
         rows.into_iter().next().and_then(|r| {
             let role = r.get::<&str>(3).or_raise();
             let actor = r.get::<&str>(4).or_raise();

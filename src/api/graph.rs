@@ -56,8 +56,8 @@ pub fn unlink(memory_ids: &[Uuid], at: Option<TimestampWithTimeZone>, out: &mut 
         return;
     }
     Spi::connect_mut(|c| {
-        let rows = c
-            .update(
+        let rows = crate::plans::update(
+                c,
                 "WITH ended AS (
                     UPDATE memory.relations r
                        SET valid_to = greatest(r.valid_from, coalesce($2::timestamptz, clock_timestamp()))
@@ -65,10 +65,8 @@ pub fn unlink(memory_ids: &[Uuid], at: Option<TimestampWithTimeZone>, out: &mut 
                      RETURNING r.source_id, r.relation, r.target_id)
                  SELECT s.name, e.relation, t.name FROM ended e
                  JOIN memory.entities s ON s.id = e.source_id JOIN memory.entities t ON t.id = e.target_id",
-                None,
                 &[memory_ids.to_vec().into(), at.into()],
-            )
-            .or_raise();
+            );
         for r in rows {
             let s = r.get::<String>(1).or_raise().unwrap_or_default();
             let rel = r.get::<String>(2).or_raise().unwrap_or_default();
@@ -84,16 +82,16 @@ fn entity(scope: &Scope, name: &str, kind: &str) -> (Uuid, String) {
     let mut args: Vec<DatumWithOid<'static>> = scope_args(scope).into();
     args.push(graph::normalize_name(name).into());
     let found = Spi::connect(|c| {
-        let rows = c
-            .select(
+        // The scope's range of entities_scope_name_key, not every tenant's
+        // entities (IS NOT DISTINCT FROM would scan them all).
+        let rows = crate::plans::select(
+                c,
                 "SELECT e.id, e.name, e.entity_type FROM memory.entities e
-                 WHERE e.user_id IS NOT DISTINCT FROM $1 AND e.agent_id IS NOT DISTINCT FROM $2
-                   AND e.run_id IS NOT DISTINCT FROM $3
+                 WHERE coalesce(e.user_id, '') = coalesce($1, '') AND coalesce(e.agent_id, '') = coalesce($2, '')
+                   AND coalesce(e.run_id, '') = coalesce($3, '')
                    AND lower(e.name) LIKE left($4, 3) || '%'",
-                None,
                 &args,
-            )
-            .or_raise();
+            );
         let mut best: Option<(Uuid, String)> = None;
         for r in rows {
             let (Some(id), Some(n)) = (r.get::<Uuid>(1).or_raise(), r.get::<String>(2).or_raise())
@@ -116,7 +114,7 @@ fn entity(scope: &Scope, name: &str, kind: &str) -> (Uuid, String) {
     let mut args: Vec<DatumWithOid<'static>> = scope_args(scope).into();
     args.push(name.to_string().into());
     args.push(kind.to_string().into());
-    let id = Spi::get_one_with_args::<Uuid>(
+    let id = crate::plans::one_written::<Uuid>(
         "INSERT INTO memory.entities AS e (user_id, agent_id, run_id, name, entity_type)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (coalesce(user_id, ''), coalesce(agent_id, ''), coalesce(run_id, ''), lower(name))
@@ -124,7 +122,6 @@ fn entity(scope: &Scope, name: &str, kind: &str) -> (Uuid, String) {
          RETURNING e.id",
         &args,
     )
-    .or_raise()
     .unwrap_or_else(|| Uuid::from_bytes([0; 16]));
     (id, name.to_string())
 }
@@ -160,8 +157,8 @@ fn add_edge(
     // One statement: nothing when the edge holds already; else end the
     // edges it supersedes and insert it.
     Spi::connect_mut(|c| {
-        let rows = c
-            .update(
+        let rows = crate::plans::update(
+                c,
                 "WITH t AS (SELECT coalesce($5::timestamptz, clock_timestamp()) AS at),
                  held AS (
                     SELECT 1 FROM memory.relations r
@@ -180,10 +177,8 @@ fn add_edge(
                     RETURNING id)
                  SELECT 'ended', n.name FROM ended JOIN memory.entities n ON n.id = ended.target_id
                  UNION ALL SELECT 'added', NULL FROM ins",
-                None,
                 &args,
-            )
-            .or_raise();
+            );
         for r in rows {
             match r.get::<String>(1).or_raise().as_deref() {
                 Some("ended") => {
@@ -217,7 +212,7 @@ pub fn mentioned(scope: &Scope, text: &str) -> Vec<String> {
         "SELECT DISTINCT e.name FROM memory.entities e WHERE {clause} ORDER BY e.name LIMIT 10000"
     );
     let names: Vec<String> = Spi::connect(|c| {
-        let rows = c.select(&sql, None, &args).or_raise();
+        let rows = crate::plans::select(c, &sql, &args);
         rows.filter_map(|r| r.get::<String>(1).ok().flatten())
             .collect()
     });

@@ -238,11 +238,10 @@ pub fn scope_key(scope: &Scope) -> String {
 /// The short per-scope lock, released at the end of the transaction (or of
 /// the subtransaction it was taken in, when that is rolled back).
 fn lock_scope(scope: &Scope) {
-    Spi::run_with_args(
+    crate::plans::run(
         "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
         &[scope_key(scope).into()],
-    )
-    .or_raise();
+    );
 }
 
 /// Rows (id, memory, immutable, embedding as real[] or NULL) as entries,
@@ -370,7 +369,7 @@ fn scope_shape(scope: &Scope) -> ScopeShape {
         )
     };
     Spi::connect(|c| {
-        let row = c.select(&sql, Some(1), &args).or_raise().first();
+        let row = crate::plans::select(c, &sql, &args).first();
         ScopeShape {
             cold: row.get::<bool>(1).or_raise().unwrap_or(true),
             hot: row.get::<i64>(2).or_raise(),
@@ -521,7 +520,7 @@ fn settle<P>(
 }
 
 fn new_uuid() -> Uuid {
-    let s = Spi::get_one::<Uuid>("SELECT gen_random_uuid()").or_raise();
+    let s = crate::plans::one::<Uuid>("SELECT gen_random_uuid()", &[]);
     s.unwrap_or_else(|| Uuid::from_bytes([0; 16]))
 }
 
@@ -976,7 +975,7 @@ fn apply(
                 context.as_ref().map(|c| c.0).into(),
                 context.and_then(|c| c.1).into(),
             ];
-            Spi::run_with_args(
+            crate::plans::run(
                 "WITH ins AS (
                     INSERT INTO memory.memories AS m
                         (id, memory, hash, user_id, agent_id, run_id, app_id, actor_id, role, metadata,
@@ -993,12 +992,11 @@ fn apply(
                  SELECT id, memory, 'ADD', actor_id, role, user_id, agent_id, run_id, created_at, created_at, $16
                  FROM ins",
                 &args,
-            )
-            .or_raise();
+            );
             json!({"id": id.to_string(), "memory": w.text, "event": "ADD"})
         }
         Action::Update { id, old, w, reason } => {
-            Spi::run_with_args(
+            crate::plans::run(
                 "WITH old AS (SELECT m.updated_at, m.memory FROM memory.memories m WHERE m.id = $1),
                  upd AS (
                     UPDATE memory.memories m SET memory = $2, hash = md5($3), embedding = $4::memory.vector,
@@ -1024,12 +1022,11 @@ fn apply(
                     reason.clone().into(),
                     w.categories.clone().into(),
                 ],
-            )
-            .or_raise();
+            );
             json!({"id": id.to_string(), "memory": w.text, "event": "UPDATE", "previous_memory": old})
         }
         Action::Delete { id, old, reason } => {
-            Spi::run_with_args(
+            crate::plans::run(
                 "WITH del AS (
                     UPDATE memory.memories m
                        SET valid_to = greatest(m.valid_from, coalesce($2::timestamptz, clock_timestamp()))
@@ -1041,8 +1038,7 @@ fn apply(
                         updated_at, valid_to, true, $3
                  FROM del",
                 &[(*id).into(), o.timestamp.into(), reason.clone().into()],
-            )
-            .or_raise();
+            );
             json!({"id": id.to_string(), "memory": old, "event": "DELETE", "previous_memory": old})
         }
     }

@@ -176,7 +176,7 @@ pub fn is_superuser() -> bool {
 /// Run a query that returns one jsonb value (or none).
 pub fn query_json(sql: &str, args: &[DatumWithOid<'static>]) -> Option<JsonB> {
     Spi::connect_mut(|client| {
-        let table = client.update(sql, Some(1), args).or_raise();
+        let table = crate::plans::update(client, sql, args);
         if table.is_empty() {
             return None;
         }
