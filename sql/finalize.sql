@@ -325,6 +325,10 @@ CREATE TABLE memory.entities (
 );
 CREATE UNIQUE INDEX entities_scope_name_key ON memory.entities
     (coalesce(user_id, ''), coalesce(agent_id, ''), coalesce(run_id, ''), lower(name));
+-- An add finds a name's entity among those of its scope sharing the name's
+-- first three letters (the name itself or a variant such as "Johnny").
+CREATE INDEX entities_scope_prefix_idx ON memory.entities
+    (coalesce(user_id, ''), coalesce(agent_id, ''), coalesce(run_id, ''), left(lower(name), 3));
 -- Covering: a graph walk reads a user's entity names from the index alone.
 CREATE INDEX entities_user_idx ON memory.entities (user_id) INCLUDE (id, name, agent_id, run_id);
 

@@ -1,7 +1,8 @@
 -- memory_ext 0.0.2 -> 0.0.3: graph walks read the scope's edges and entity
 -- names once, from covering indexes, and walk them without reading a table
 -- again (memory.graph_edges, and so memory.neighbors and the search's graph
--- channel). The two indexes are rebuilt with their new columns.
+-- channel); the two indexes are rebuilt with their new columns. An index
+-- on the first letters of entity names within their scope, for adds.
 \echo Use "ALTER EXTENSION memory_ext UPDATE TO '0.0.3'" to load this file. \quit
 
 DROP INDEX memory.relations_user_source_idx;
@@ -9,6 +10,11 @@ DROP INDEX memory.relations_user_source_idx;
 -- index-only scan, without visiting the heap page of each edge.
 CREATE INDEX relations_user_source_idx ON memory.relations (user_id, source_id)
     INCLUDE (target_id, relation, memory_id, agent_id, run_id, valid_from, valid_to);
+
+-- An add finds a name's entity among those of its scope sharing the name's
+-- first three letters (the name itself or a variant such as "Johnny").
+CREATE INDEX entities_scope_prefix_idx ON memory.entities
+    (coalesce(user_id, ''), coalesce(agent_id, ''), coalesce(run_id, ''), left(lower(name), 3));
 
 DROP INDEX memory.entities_user_idx;
 -- Covering: a graph walk reads a user's entity names from the index alone.

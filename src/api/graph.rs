@@ -82,14 +82,15 @@ fn entity(scope: &Scope, name: &str, kind: &str) -> (Uuid, String) {
     let mut args: Vec<DatumWithOid<'static>> = scope_args(scope).into();
     args.push(graph::normalize_name(name).into());
     let found = Spi::connect(|c| {
-        // The scope's range of entities_scope_name_key, not every tenant's
-        // entities (IS NOT DISTINCT FROM would scan them all).
+        // One range of entities_scope_prefix_idx: the scope's entities with
+        // the name's first three letters (IS NOT DISTINCT FROM would scan
+        // every tenant's entities, LIKE every entity of the scope).
         let rows = crate::plans::select(
                 c,
                 "SELECT e.id, e.name, e.entity_type FROM memory.entities e
                  WHERE coalesce(e.user_id, '') = coalesce($1, '') AND coalesce(e.agent_id, '') = coalesce($2, '')
                    AND coalesce(e.run_id, '') = coalesce($3, '')
-                   AND lower(e.name) LIKE left($4, 3) || '%'",
+                   AND left(lower(e.name), 3) = left($4, 3)",
                 &args,
             );
         let mut best: Option<(Uuid, String)> = None;
