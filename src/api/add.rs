@@ -73,34 +73,48 @@ pub fn conversation_tail(scope: &Scope, at: Option<TimestampWithTimeZone>) -> Op
         return None;
     }
     // The latest row is found first (an index scan backwards over the
-    // scope's created_at), and only its embedding is read.
+    // scope's created_at), and only its embedding is read. The scope's
+    // columns are compared by shape (`= $n` or `IS NULL`), so the kept plan
+    // uses the index whatever the values.
+    let mut args: Vec<DatumWithOid<'static>> = Vec::new();
+    let mut exact = Vec::new();
+    for (col, value) in [
+        ("user_id", &scope.user_id),
+        ("agent_id", &scope.agent_id),
+        ("run_id", &scope.run_id),
+    ] {
+        match value {
+            Some(v) => {
+                args.push(v.clone().into());
+                exact.push(format!("m.{col} = ${}::text", args.len()));
+            }
+            None => exact.push(format!("m.{col} IS NULL")),
+        }
+    }
+    args.push(at.into());
+    args.push(window.into());
+    let (at_n, window_n) = (args.len() - 1, args.len());
+    let within = if scope.run_id.is_some() {
+        String::new()
+    } else {
+        format!(
+            "AND m.created_at >= coalesce(${at_n}::timestamptz, clock_timestamp())
+                                   - make_interval(secs => ${window_n}::int)"
+        )
+    };
     let sql = format!(
         "SELECT l.id, l.embedding, l.role, l.actor_id, left(l.memory, 64)
          FROM memory.memories l
          WHERE l.id = (
             SELECT m.id FROM memory.memories m
-            WHERE (m.user_id = $1 OR ($1::text IS NULL AND m.user_id IS NULL))
-              AND (m.agent_id = $2 OR ($2::text IS NULL AND m.agent_id IS NULL))
-              AND (m.run_id = $3 OR ($3::text IS NULL AND m.run_id IS NULL))
-              AND {CURRENT} AND m.memory_type <> 'summary'
-              AND m.created_at <= coalesce($4::timestamptz, clock_timestamp())
-              AND ($3::text IS NOT NULL
-                   OR m.created_at >= coalesce($4::timestamptz, clock_timestamp())
-                                      - make_interval(secs => $5::int))
-            ORDER BY m.created_at DESC, m.seq DESC LIMIT 1)"
+            WHERE {exact} AND {CURRENT} AND m.memory_type <> 'summary'
+              AND m.created_at <= coalesce(${at_n}::timestamptz, clock_timestamp())
+              {within}
+            ORDER BY m.created_at DESC, m.seq DESC LIMIT 1)",
+        exact = exact.join(" AND "),
     );
     Spi::connect(|c| {
-        let rows = crate::plans::select(
-            c,
-            &sql,
-            &[
-                scope.user_id.clone().into(),
-                scope.agent_id.clone().into(),
-                scope.run_id.clone().into(),
-                at.into(),
-                window.into(),
-            ],
-        );
+        let rows = crate::plans::select(c, &sql, &args);
         rows.into_iter().next().and_then(|r| {
             let role = r.get::<&str>(3).or_raise();
             let actor = r.get::<&str>(4).or_raise();
