@@ -157,7 +157,9 @@ CREATE TABLE memory.memories (
 WITH (fillfactor = 90);
 COMMENT ON TABLE memory.memories IS 'memory_ext: one row per remembered fact';
 
-CREATE INDEX memories_user_created_idx ON memory.memories (user_id, created_at);
+-- (user_id, created_at, seq): an add finds the latest memory of its scope
+-- (the conversation it continues) as the first entry of a backward scan.
+CREATE INDEX memories_user_created_idx ON memory.memories (user_id, created_at, seq);
 -- Finds another embedder in a user's scope without reading all its rows
 -- (every add checks that a scope's vectors stay comparable).
 CREATE INDEX memories_user_embedder_idx ON memory.memories (user_id, embedder) WHERE embedding IS NOT NULL;

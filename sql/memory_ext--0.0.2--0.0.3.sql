@@ -1,9 +1,15 @@
 -- memory_ext 0.0.2 -> 0.0.3: graph walks read the scope's edges and entity
 -- names once, from covering indexes, and walk them without reading a table
 -- again (memory.graph_edges, and so memory.neighbors and the search's graph
--- channel); the two indexes are rebuilt with their new columns. An index
--- on the first letters of entity names within their scope, for adds.
+-- channel); the two indexes are rebuilt with their new columns. For adds:
+-- an index on the first letters of entity names within their scope, and
+-- the memories' (user_id, created_at) index gains seq.
 \echo Use "ALTER EXTENSION memory_ext UPDATE TO '0.0.3'" to load this file. \quit
+
+DROP INDEX memory.memories_user_created_idx;
+-- (user_id, created_at, seq): an add finds the latest memory of its scope
+-- (the conversation it continues) as the first entry of a backward scan.
+CREATE INDEX memories_user_created_idx ON memory.memories (user_id, created_at, seq);
 
 DROP INDEX memory.relations_user_source_idx;
 -- Covering (user_id first): a graph walk reads a user's edges with an

@@ -287,22 +287,36 @@ fn parse_embeddings(v: &Value, n: usize) -> Result<Vec<Vec<f32>>, String> {
     Ok(out)
 }
 
+/// A statement whose one value is (as jsonb) the embedder of a memory of
+/// `clause` (over `m`) with a vector from another embedder than `$n`, or
+/// NULL: two probes, each a range of the (user_id, embedder) index that is
+/// empty in the usual case, rather than one scan of the scope's entries past
+/// a filter; each is ordered along the index, so the planner walks it even
+/// when its statistics overrate the range. `extra` narrows the rows (say, to
+/// current memories).
+pub fn other_embedder_sql(clause: &str, extra: &str, n: usize) -> String {
+    let probe = |op: &str, order: &str| {
+        format!(
+            "(SELECT m.embedder FROM memory.memories m
+              WHERE {extra} {clause} AND m.embedding IS NOT NULL AND m.embedder {op} ${n}::text
+              ORDER BY m.embedder {order} LIMIT 1)"
+        )
+    };
+    format!(
+        "SELECT to_jsonb(coalesce({}, {}))",
+        probe("<", "DESC"),
+        probe(">", "ASC")
+    )
+}
+
 /// Refuse to mix embedders in one scope: vectors of different models cannot
 /// be compared.
 pub fn check_scope_embedder(scope: &Scope, embedder: &str) {
     let mut args = Vec::new();
     let clause = crate::api::scope_sql("m", scope, &mut args);
     args.push(embedder.to_string().into());
-    let other = crate::api::query_json(
-        &format!(
-            "SELECT to_jsonb(m.embedder) FROM memory.memories m
-             WHERE {clause} AND m.embedding IS NOT NULL
-               AND (m.embedder IS NULL OR m.embedder < ${e}::text OR m.embedder > ${e}::text)
-             LIMIT 1",
-            e = args.len()
-        ),
-        &args,
-    );
+    let other =
+        crate::plans::one::<pgrx::JsonB>(&other_embedder_sql(&clause, "", args.len()), &args);
     if let Some(pgrx::JsonB(serde_json::Value::String(o))) = other {
         mixed(&o, embedder);
     }

@@ -125,25 +125,9 @@ impl QueryVector {
         let pending = embed::start_query(text);
         let name = pending.embedder().to_string();
         // Memories embedded by another embedder cannot be compared with the
-        // query. Two probes, each a range of the (user_id, embedder) index
-        // that is empty in the usual case, rather than one scan of the
-        // scope's entries past a filter; each is ordered along the index, so
-        // the planner walks it even when its statistics overrate the range.
-        let probe = |op: &str, order: &str| {
-            format!(
-                "(SELECT m.embedder FROM memory.memories m
-                  WHERE {CURRENT} AND {} AND m.embedding IS NOT NULL AND m.embedder {op} ${n}::text
-                  ORDER BY m.embedder {order} LIMIT 1)",
-                q.clause,
-                n = q.next(1)
-            )
-        };
+        // query (`embed::other_embedder_sql`).
         let other = crate::plans::one::<JsonB>(
-            &format!(
-                "SELECT to_jsonb(coalesce({}, {}))",
-                probe("<", "DESC"),
-                probe(">", "ASC")
-            ),
+            &embed::other_embedder_sql(&q.clause, &format!("{CURRENT} AND"), q.next(1)),
             &q.with(vec![name.clone().into()]),
         );
         if let Some(JsonB(Value::String(o))) = other {
