@@ -15,7 +15,7 @@ mod tests {
     }
 
     #[pg_test]
-    fn small_scope_candidates_match_the_sorted_scans() {
+    fn the_three_candidate_reads_agree() {
         Spi::run(
             "SELECT setseed(0.42);
              INSERT INTO memory.memories (memory, user_id, embedding, embedder)
@@ -38,12 +38,13 @@ mod tests {
             embedder: "minilm".into(),
             vectors,
         };
-        let (small, scans) = crate::api::infer::candidates_both_ways("cand", &embedded);
+        let [small, one_pass, scans] = crate::api::infer::candidates_three_ways("cand", &embedded);
         assert!(
             small.len() >= 5 && small.len() <= 15,
             "{} candidates",
             small.len()
         );
+        assert_eq!(small, one_pass);
         assert_eq!(small, scans);
     }
 

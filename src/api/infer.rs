@@ -283,7 +283,20 @@ fn load_candidates(
     if !shape.cold && shape.hot.is_some_and(|n| n <= SMALL_CANDIDATE_SCOPE) {
         return load_candidates_small(scope, embedded, with_vectors);
     }
-    let cold = shape.cold;
+    if !shape.cold && !super::has_vector_index() {
+        return load_candidates_one_pass(scope, embedded, with_vectors);
+    }
+    load_candidates_scans(scope, embedded, with_vectors, shape.cold)
+}
+
+/// `load_candidates` by one sorted scan per fact (a `memory_hnsw` index can
+/// serve each), with the cold tier's f16 copies when `cold`.
+fn load_candidates_scans(
+    scope: &Scope,
+    embedded: &Embedded,
+    with_vectors: bool,
+    cold: bool,
+) -> Vec<Entry> {
     let mut args: Vec<DatumWithOid<'static>> = Vec::new();
     let clause = scope_sql("m", scope, &mut args);
     let queries: Vec<String> = embedded.vectors.iter().map(|v| vector::format(v)).collect();
@@ -438,11 +451,55 @@ fn load_candidates_small(scope: &Scope, embedded: &Embedded, with_vectors: bool)
     entries
 }
 
-/// Both ways of reading an add's candidates over `user_id`'s scope (the
-/// in-memory pick of a small scope and the per-fact sorted scans), each as
-/// sorted "id text" lines, for the test that they agree.
+/// `load_candidates` over a scope without cold memories and without a
+/// vector index, too large to read whole: one pass computes every memory's
+/// distance to each fact (narrow rows, no vectors moved), each fact's
+/// nearest are cut from it, and only those rows are read. The per-fact
+/// sorted scans would each read the whole scope.
+fn load_candidates_one_pass(scope: &Scope, embedded: &Embedded, with_vectors: bool) -> Vec<Entry> {
+    let mut args: Vec<DatumWithOid<'static>> = Vec::new();
+    let clause = scope_sql("m", scope, &mut args);
+    args.push(embedded.embedder.clone().into());
+    let e = args.len();
+    let mut distances = Vec::new();
+    let mut picks = Vec::new();
+    for (k, v) in embedded.vectors.iter().enumerate() {
+        args.push(super::vector_arg(v));
+        distances.push(format!(
+            "m.embedding OPERATOR(memory.<=>) ${} AS d{k}",
+            args.len()
+        ));
+        picks.push(format!(
+            "(SELECT {k} AS k, d.id, d.d{k} AS dist FROM d ORDER BY d.d{k}, d.id LIMIT {CANDIDATES})"
+        ));
+    }
+    let vectors = if with_vectors {
+        "m.embedding::real[]"
+    } else {
+        "NULL::real[]"
+    };
+    let sql = format!(
+        "WITH d AS MATERIALIZED (
+            SELECT m.id, {distances}
+            FROM memory.memories m
+            WHERE {CURRENT} AND {clause} AND m.embedder = ${e}::text AND m.embedding IS NOT NULL
+              AND m.memory_type <> 'summary'),
+         pick AS ({picks})
+         SELECT m.id, m.memory, m.immutable, {vectors}
+         FROM pick JOIN memory.memories m ON m.id = pick.id
+         ORDER BY pick.k, pick.dist, pick.id",
+        distances = distances.join(", "),
+        picks = picks.join(" UNION ALL "),
+    );
+    read_entries(&sql, &args)
+}
+
+/// The three ways of reading an add's candidates over `user_id`'s scope
+/// (the in-memory pick of a small scope, the one pass over a large one and
+/// the per-fact sorted scans), each as sorted "id text" lines, for the test
+/// that they agree.
 #[cfg(any(test, feature = "pg_test"))]
-pub fn candidates_both_ways(user_id: &str, embedded: &Embedded) -> (Vec<String>, Vec<String>) {
+pub fn candidates_three_ways(user_id: &str, embedded: &Embedded) -> [Vec<String>; 3] {
     let scope = Scope::new(Some(user_id), None, None, false).or_raise();
     let lines = |entries: Vec<Entry>| {
         let mut v: Vec<String> = entries
@@ -452,15 +509,11 @@ pub fn candidates_both_ways(user_id: &str, embedded: &Embedded) -> (Vec<String>,
         v.sort();
         v
     };
-    let small = load_candidates_small(&scope, embedded, true);
-    let scans = ScopeShape {
-        cold: false,
-        hot: None,
-    };
-    (
-        lines(small),
-        lines(load_candidates(&scope, embedded, true, scans)),
-    )
+    [
+        lines(load_candidates_small(&scope, embedded, true)),
+        lines(load_candidates_one_pass(&scope, embedded, true)),
+        lines(load_candidates_scans(&scope, embedded, true, false)),
+    ]
 }
 
 /// The current summary of the scope's run (at most one).
@@ -968,7 +1021,7 @@ fn apply(
                 o.memory_type.to_string().into(),
                 o.expiration_date.into(),
                 o.timestamp.into(),
-                vector::format(&w.embedding).into(),
+                super::vector_arg(&w.embedding),
                 embedder.to_string().into(),
                 reason.clone().into(),
                 w.categories.clone().into(),
@@ -1015,7 +1068,7 @@ fn apply(
                     (*id).into(),
                     w.text.clone().into(),
                     messages::normalize(&w.text).into(),
-                    vector::format(&w.embedding).into(),
+                    super::vector_arg(&w.embedding),
                     embedder.to_string().into(),
                     w.actor_id.clone().into(),
                     w.role.clone().into(),

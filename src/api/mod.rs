@@ -56,6 +56,46 @@ pub fn scope_sql(alias: &str, scope: &Scope, args: &mut Vec<DatumWithOid<'static
     }
 }
 
+/// The oid of `memory.vector`, from the system cache (no statement).
+pub fn vector_oid() -> pg_sys::Oid {
+    // SAFETY: both lookups read the catalog caches with NUL-terminated
+    // names; a missing schema gives InvalidOid, which matches no type.
+    unsafe {
+        let nsp = pg_sys::get_namespace_oid(c"memory".as_ptr(), true);
+        pg_sys::GetSysCacheOid(
+            pg_sys::SysCacheIdentifier::TYPENAMENSP as i32,
+            pg_sys::Anum_pg_type_oid as pg_sys::AttrNumber,
+            pg_sys::Datum::from(c"vector".as_ptr()),
+            pg_sys::Datum::from(nsp),
+            pg_sys::Datum::from(0),
+            pg_sys::Datum::from(0),
+        )
+    }
+}
+
+/// A vector as a `memory.vector` parameter (binary: no text to format and
+/// parse).
+pub fn vector_arg(values: &[f32]) -> DatumWithOid<'static> {
+    let v = crate::types::varvec::VecOut(values.to_vec());
+    // SAFETY: the datum is a freshly built memory.vector value of the type
+    // whose oid is passed with it.
+    unsafe { DatumWithOid::new(v as crate::types::varvec::VectorOut, vector_oid()) }
+}
+
+/// Whether a `memory_hnsw` index covers memories.embedding (then the
+/// vector channel orders by the column, so the planner can walk it).
+pub fn has_vector_index() -> bool {
+    crate::plans::one::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i
+                        JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+                        JOIN pg_catalog.pg_am a ON a.oid = c.relam
+                        WHERE i.indrelid = 'memory.memories'::regclass
+                          AND a.amname = 'memory_hnsw')",
+        &[],
+    )
+    .unwrap_or(false)
+}
+
 thread_local! {
     /// Whether memory.scope_stats was seen in this backend's database.
     static STATS_TABLE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };

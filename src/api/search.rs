@@ -14,7 +14,7 @@ use super::{check_top_k, filter_clause, scope_sql, CURRENT, MEMORY_JSON};
 use crate::embed;
 use crate::error::{raise, OrRaise};
 use crate::gucs;
-use crate::types::varvec::{VecOut, VectorOut};
+use crate::types::varvec::VectorOut;
 use memory_core::decay::{self, Decay};
 use memory_core::messages::Scope;
 use memory_core::rank::{self, Channels, Corpus, Fusion, Weights};
@@ -38,23 +38,6 @@ fn cjk_terms(text: &str) -> String {
 /// Candidates each channel contributes before fusion.
 fn channel_depth(top_k: i32) -> i64 {
     (top_k as i64 * 5).clamp(50, 1000)
-}
-
-/// The oid of `memory.vector`, from the system cache (no statement).
-fn vector_oid() -> pg_sys::Oid {
-    // SAFETY: both lookups read the catalog caches with NUL-terminated
-    // names; a missing schema gives InvalidOid, which matches no type.
-    unsafe {
-        let nsp = pg_sys::get_namespace_oid(c"memory".as_ptr(), true);
-        pg_sys::GetSysCacheOid(
-            pg_sys::SysCacheIdentifier::TYPENAMENSP as i32,
-            pg_sys::Anum_pg_type_oid as pg_sys::AttrNumber,
-            pg_sys::Datum::from(c"vector".as_ptr()),
-            pg_sys::Datum::from(nsp),
-            pg_sys::Datum::from(0),
-            pg_sys::Datum::from(0),
-        )
-    }
 }
 
 /// Quote a lexeme for tsquery input.
@@ -142,10 +125,7 @@ impl QueryVector {
     }
 
     fn arg(&self) -> DatumWithOid<'static> {
-        let v = VecOut(self.values.to_vec());
-        // SAFETY: the datum is a freshly built memory.vector value of the
-        // type whose oid is passed with it.
-        unsafe { DatumWithOid::new(v as VectorOut, vector_oid()) }
+        super::vector_arg(&self.values)
     }
 }
 
@@ -220,7 +200,7 @@ fn vector_channel_with_context(
     depth: i64,
     context: &mut HashMap<Uuid, f64>,
 ) -> Vec<(Uuid, f64)> {
-    let sql = if has_vector_index() {
+    let sql = if super::has_vector_index() {
         vector_context_sql_ordered(q)
     } else {
         // No index to walk: one pass computes both similarities of every
@@ -267,20 +247,6 @@ fn vector_channel_with_context(
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     out.truncate(depth as usize);
     out
-}
-
-/// Whether a `memory_hnsw` index covers memories.embedding (then the
-/// vector channel orders by the column, so the planner can walk it).
-fn has_vector_index() -> bool {
-    crate::plans::one::<bool>(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i
-                        JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
-                        JOIN pg_catalog.pg_am a ON a.oid = c.relam
-                        WHERE i.indrelid = 'memory.memories'::regclass
-                          AND a.amname = 'memory_hnsw')",
-        &[],
-    )
-    .unwrap_or(false)
 }
 
 /// `vector_channel_with_context`'s statement when an index may serve it:
