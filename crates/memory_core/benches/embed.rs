@@ -80,6 +80,36 @@ fn main() {
             r50 / f50
         );
     }
+    // An add embeds its facts in one call: the texts of a call share one
+    // forward pass (their dense layers read the weights once).
+    let mut apart = Vec::new();
+    let mut packed = Vec::new();
+    for round in 0..40 {
+        for pair in QUERIES.chunks(2) {
+            let t0 = Instant::now();
+            for t in pair {
+                std::hint::black_box(embed1(&fast, t));
+            }
+            let t1 = Instant::now();
+            std::hint::black_box(fast.embed(pair, &mut || {}).expect("embed"));
+            if round >= 5 {
+                apart.push((t1 - t0).as_secs_f64() * 1000.0);
+                packed.push(t1.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+    }
+    let (a50, p50) = (pct(apart, 0.5), pct(packed, 0.5));
+    println!(
+        "{:<28} {:<17} {a50:>7.2} {:>7} {:>16}",
+        "minilm, 2 texts one by one", "two queries", "", "1.00x"
+    );
+    println!(
+        "{:<28} {:<17} {p50:>7.2} {:>7} {:>15.2}x",
+        "minilm, 2 texts in one call",
+        "two queries",
+        "",
+        a50 / p50
+    );
     if let Ok(w) = Builtin::load("wordllama", &dir) {
         for (label, texts) in &inputs {
             let (p50, p95) = time(

@@ -175,23 +175,46 @@ impl MiniLm {
     }
 
     /// Embed each text; `interrupt` is called between layers so a query
-    /// cancel can stop a long batch.
+    /// cancel can stop a long batch. Consecutive texts are packed into one
+    /// forward pass up to `PACK_TOKENS` tokens.
     pub fn embed(&self, texts: &[&str], interrupt: &mut dyn FnMut()) -> Result<Vec<Vec<f32>>> {
         let model = Model::new(&self.weights)?;
-        texts
+        let ids = texts
             .iter()
-            .map(|t| {
-                let ids = self.tokenize(t)?;
-                Ok(forward(
-                    &model,
-                    &self.halves,
-                    self.portable,
-                    &ids,
-                    interrupt,
-                ))
-            })
-            .collect()
+            .map(|t| self.tokenize(t))
+            .collect::<Result<Vec<_>>>()?;
+        let mut out = Vec::with_capacity(ids.len());
+        let mut start = 0;
+        while start < ids.len() {
+            let mut end = start + 1;
+            let mut tokens = seq_len(&ids[start]);
+            while end < ids.len() && tokens + seq_len(&ids[end]) <= PACK_TOKENS {
+                tokens += seq_len(&ids[end]);
+                end += 1;
+            }
+            out.extend(forward(
+                &model,
+                &self.halves,
+                self.portable,
+                &ids[start..end],
+                interrupt,
+            ));
+            start = end;
+        }
+        Ok(out)
     }
+}
+
+/// Tokens of the texts one forward pass takes at most. The dense layers run
+/// over every token of the pack at once, so their weights (the memory
+/// traffic that bounds a short text) are read once for all its texts;
+/// attention and pooling stay per text, so each vector is the one its text
+/// gets alone.
+const PACK_TOKENS: usize = 256;
+
+/// The positions a text's tokens take (at least one, at most the model's).
+fn seq_len(ids: &[u32]) -> usize {
+    ids.len().clamp(1, MAX_POSITIONS)
 }
 
 /// Below this many tokens attention runs as plain dot products (no SGEMM
@@ -273,18 +296,23 @@ fn forward(
     m: &Model<'_>,
     halves: &[LayerHalf],
     portable: bool,
-    ids: &[u32],
+    texts: &[Vec<u32>],
     interrupt: &mut dyn FnMut(),
-) -> Vec<f32> {
-    let n = ids.len().clamp(1, MAX_POSITIONS);
+) -> Vec<Vec<f32>> {
+    let lens: Vec<usize> = texts.iter().map(|ids| seq_len(ids)).collect();
+    let n: usize = lens.iter().sum();
+    let longest = lens.iter().copied().max().unwrap_or(1);
     let mut x = vec![0f32; n * DIMS];
-    for (i, row) in x.chunks_exact_mut(DIMS).enumerate() {
-        let id = ids.get(i).copied().unwrap_or(0) as usize % VOCAB;
-        let w = &m.word[id * DIMS..(id + 1) * DIMS];
-        let p = &m.position[i * DIMS..(i + 1) * DIMS];
-        let t = &m.token_type[..DIMS];
-        for d in 0..DIMS {
-            row[d] = w[d] + p[d] + t[d];
+    let mut rows = x.chunks_exact_mut(DIMS);
+    for (ids, &len) in texts.iter().zip(&lens) {
+        for (i, row) in rows.by_ref().take(len).enumerate() {
+            let id = ids.get(i).copied().unwrap_or(0) as usize % VOCAB;
+            let w = &m.word[id * DIMS..(id + 1) * DIMS];
+            let p = &m.position[i * DIMS..(i + 1) * DIMS];
+            let t = &m.token_type[..DIMS];
+            for d in 0..DIMS {
+                row[d] = w[d] + p[d] + t[d];
+            }
         }
     }
     layer_norm(&mut x, &m.ln_g, &m.ln_b);
@@ -293,7 +321,7 @@ fn forward(
     let mut k = vec![0f32; n * DIMS];
     let mut v = vec![0f32; n * DIMS];
     let mut ctx = vec![0f32; n * DIMS];
-    let mut scores = vec![0f32; n * n];
+    let mut scores = vec![0f32; longest * longest];
     let mut attn = vec![0f32; n * DIMS];
     let mut inter = vec![0f32; n * FFN];
     let mut ffn = vec![0f32; n * DIMS];
@@ -311,7 +339,21 @@ fn forward(
         dense(path(0), &x, n, DIMS, &l.q_w, &l.q_b, DIMS, &mut q);
         dense(path(1), &x, n, DIMS, &l.k_w, &l.k_b, DIMS, &mut k);
         dense(path(2), &x, n, DIMS, &l.v_w, &l.v_b, DIMS, &mut v);
-        attention(&q, &k, &v, n, scale, &mut scores, &mut ctx);
+        // Each text attends to its own tokens only.
+        let mut at = 0;
+        for &len in &lens {
+            let r = at * DIMS..(at + len) * DIMS;
+            attention(
+                &q[r.clone()],
+                &k[r.clone()],
+                &v[r.clone()],
+                len,
+                scale,
+                &mut scores,
+                &mut ctx[r],
+            );
+            at += len;
+        }
         dense(path(3), &ctx, n, DIMS, &l.o_w, &l.o_b, DIMS, &mut attn);
         for (a, xi) in attn.iter_mut().zip(&x) {
             *a += xi;
@@ -327,14 +369,20 @@ fn forward(
         std::mem::swap(&mut x, &mut ffn);
     }
 
-    let mut pooled = vec![0f32; DIMS];
-    for row in x.chunks_exact(DIMS) {
-        for (p, v) in pooled.iter_mut().zip(row) {
-            *p += v;
-        }
-    }
-    for p in pooled.iter_mut() {
-        *p /= n as f32;
-    }
-    crate::vector::normalize(&pooled)
+    // Mean pooling per text.
+    let mut rows = x.chunks_exact(DIMS);
+    lens.iter()
+        .map(|&len| {
+            let mut pooled = vec![0f32; DIMS];
+            for row in rows.by_ref().take(len) {
+                for (p, v) in pooled.iter_mut().zip(row) {
+                    *p += v;
+                }
+            }
+            for p in pooled.iter_mut() {
+                *p /= len as f32;
+            }
+            crate::vector::normalize(&pooled)
+        })
+        .collect()
 }

@@ -125,6 +125,31 @@ mod tests {
         let m = load("minilm");
         let mut calls = 0;
         m.embed(&["one", "two"], &mut || calls += 1).unwrap();
-        assert_eq!(calls, 12);
+        assert_eq!(calls, 6, "two short texts are one pack");
+        calls = 0;
+        let long = "word ".repeat(200);
+        m.embed(&[long.as_str(), long.as_str()], &mut || calls += 1)
+            .unwrap();
+        assert_eq!(calls, 12, "two long texts are a pack each");
+    }
+
+    #[test]
+    fn packed_texts_embed_as_each_alone() {
+        let m = load("minilm");
+        let long = "the quick brown fox jumps over the lazy dog ".repeat(12);
+        let texts = [
+            "hi",
+            "Where does Maya work?",
+            long.as_str(),
+            "",
+            "I moved to Lisbon last spring.",
+        ];
+        let packed = m.embed(&texts, &mut || {}).unwrap();
+        assert_eq!(packed.len(), texts.len());
+        for (t, p) in texts.iter().zip(&packed) {
+            let alone = m.embed(&[t], &mut || {}).unwrap().remove(0);
+            let cos = dot(p, &alone);
+            assert!(cos >= 0.99999, "{t:?}: cosine {cos}");
+        }
     }
 }
