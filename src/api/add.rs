@@ -159,8 +159,25 @@ pub fn check_request(
     (scope, metadata)
 }
 
+/// The messages an add takes (design §5a: empty input is 22023): with
+/// inference, some text in any message; verbatim, at least one storable
+/// message (and no custom prompt).
+pub fn check_messages(msgs: &[Message], infer: bool, prompt: Option<&str>) {
+    if infer {
+        if msgs.iter().all(|m| m.content.trim().is_empty()) {
+            raise(
+                Error::invalid_parameter("messages hold no text")
+                    .hint("Pass the conversation: at least one message with content."),
+            );
+        }
+    } else {
+        check_verbatim_prompt(prompt);
+        messages::storable(msgs).or_raise();
+    }
+}
+
 /// A custom prompt only steers inference.
-pub fn check_verbatim_prompt(prompt: Option<&str>) {
+fn check_verbatim_prompt(prompt: Option<&str>) {
     if prompt.is_some() {
         raise(
             Error::invalid_parameter("prompt applies only to inference")
@@ -186,6 +203,7 @@ fn add_messages(
     let (scope, metadata) = check_request(user_id, agent_id, run_id, metadata, memory_type, app_id);
     let memory_type = memory_type.unwrap_or("semantic");
     let (metadata, categories) = infer::split_categories(metadata);
+    check_messages(&msgs, infer, prompt);
     if infer {
         return infer::add_inferred(
             msgs,
@@ -201,7 +219,6 @@ fn add_messages(
             },
         );
     }
-    check_verbatim_prompt(prompt);
     let kept = messages::storable(&msgs).or_raise();
 
     let contents: Vec<String> = kept.iter().map(|m| m.content.clone()).collect();

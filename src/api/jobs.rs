@@ -9,9 +9,8 @@
 //! (sql/finalize.sql); `memory.jobs` shows its status.
 
 use super::{add, infer, query_json};
-use crate::error::{raise, OrRaise};
+use crate::error::OrRaise;
 use memory_core::messages::{self, Message};
-use memory_core::Error;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
@@ -51,14 +50,7 @@ fn enqueue(
 ) -> JsonB {
     let (scope, metadata) =
         add::check_request(user_id, agent_id, run_id, metadata, memory_type, app_id);
-    if infer {
-        if msgs.iter().all(|m| m.content.trim().is_empty()) {
-            raise(Error::invalid_parameter("messages hold no text").hint("Pass the conversation."));
-        }
-    } else {
-        add::check_verbatim_prompt(prompt);
-        messages::storable(&msgs).or_raise();
-    }
+    add::check_messages(&msgs, infer, prompt);
     let args = json!({
         "messages": raw,
         "metadata": metadata.map(|m| m.0),

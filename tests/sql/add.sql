@@ -62,6 +62,11 @@ SELECT memory.add('hello', infer => false);
 SELECT sqlstate_of($$SELECT memory.add('hello', user_id => '', infer => false)$$);
 SELECT sqlstate_of($$SELECT memory.add(NULL::text, user_id => 'a', infer => false)$$);
 SELECT sqlstate_of($$SELECT memory.add('[]'::jsonb, user_id => 'a', infer => false)$$);
+-- with inference too, messages without any text are refused (22023), as by add_async
+SELECT sqlstate_of($$SELECT memory.add('[]'::jsonb, user_id => 'a')$$);
+SELECT sqlstate_of($$SELECT memory.add('   ', user_id => 'a')$$);
+SELECT sqlstate_of($$SELECT memory.add('[{"role":"user","content":""}]'::jsonb, user_id => 'a')$$);
+SELECT sqlstate_of($$SELECT memory.add_async('[]'::jsonb, user_id => 'a')$$);
 SELECT sqlstate_of($$SELECT memory.add('[{"role":"system","content":"x"}]'::jsonb, user_id => 'a', infer => false)$$);
 SELECT sqlstate_of($$SELECT memory.add('[{"content":"x"}]'::jsonb, user_id => 'a', infer => false)$$);
 SELECT sqlstate_of($$SELECT memory.add('[{"role":"boss","content":"x"}]'::jsonb, user_id => 'a', infer => false)$$);

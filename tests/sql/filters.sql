@@ -88,6 +88,11 @@ SELECT sqlstate_of($$SELECT memory.get_all(user_id => 'gus', filters => '{}')$$)
 SELECT sqlstate_of($$SELECT memory.get_all(user_id => 'gus', filters => '[]')$$);
 SELECT sqlstate_of($$SELECT memory.get_all(user_id => 'gus', filters => '{"AND": []}')$$);
 SELECT sqlstate_of($$SELECT memory.get_all(user_id => 'gus', filters => '{"metadata": {"a": {"gt": 1, "b": 2}}}')$$);
+-- in Mem0's nested metadata form, another filter language's operator is an
+-- unknown operator (not a nested key that matches nothing), for get_all and search alike
+SELECT sqlstate_of($$SELECT memory.get_all(user_id => 'gus', filters => '{"metadata": {"topic": {"like": "fo%"}}}')$$);
+SELECT sqlstate_of($$SELECT memory.search('food', user_id => 'gus', filters => '{"metadata": {"topic": {"like": "fo%"}}}')$$);
+SELECT sqlstate_of($$SELECT memory.search('food', user_id => 'gus', filters => '{"metadata": {"topic": {"$in": ["food"]}}}')$$);
 SELECT sqlstate_of($$SELECT memory.get_all(user_id => 'gus', filters => '{"created_at": {"gt": "not a date"}}')$$);
 SELECT sqlstate_of($$SELECT memory.get_all(user_id => 'gus', filters => '{"user_id''; DROP TABLE memory.memories; --": 1}')$$);
 SELECT sqlstate_of(format($$SELECT memory.get_all(user_id => 'gus', filters => %L)$$,

@@ -363,7 +363,44 @@ fn single_or_and(mut parts: Vec<Filter>) -> Filter {
 
 /// An object is an operator object when all its keys are operators; a mix of
 /// operators and plain keys is ambiguous and refused.
+/// Operators of other filter languages (SQL, MongoDB, Chroma, Qdrant) that
+/// a caller may try here. In `{"metadata": {...}}` an object of plain keys
+/// is a nested metadata document (`{"prefs": {"food": "tea"}}` matches
+/// metadata.prefs.food), so one of these as a key would silently match
+/// nothing; it is refused as an unknown operator instead, as is any key
+/// starting with `$`.
+const FOREIGN_OPERATORS: &[&str] = &[
+    "like",
+    "ilike",
+    "not_like",
+    "regex",
+    "match",
+    "between",
+    "exists",
+    "startswith",
+    "starts_with",
+    "endswith",
+    "ends_with",
+    "not_in",
+    "notin",
+    "neq",
+    "not_eq",
+    "contains_any",
+    "contains_all",
+    "range",
+];
+
 fn is_operator_object(obj: &Map<String, Value>) -> Result<bool> {
+    if let Some(k) = obj
+        .keys()
+        .find(|k| k.starts_with('$') || FOREIGN_OPERATORS.contains(&k.to_lowercase().as_str()))
+    {
+        return Err(
+            bad(format!("invalid filter: unknown operator \"{}\"", clip(k))).hint(format!(
+                "Operators: {OPERATOR_NAMES}. A nested object of other keys is a metadata path."
+            )),
+        );
+    }
     let ops = obj.keys().filter(|k| op_by_name(k).is_some()).count();
     if ops == 0 {
         Ok(false)
@@ -906,6 +943,19 @@ mod tests {
         assert!(err(json!({"metadata": {"a": {"gt": 1, "b": 2}}}))
             .message
             .contains("mixes"));
+        // In the nested metadata form, another language's operator is an
+        // unknown operator, not a nested key (which would match nothing).
+        for f in [
+            json!({"metadata": {"topic": {"like": "foo%"}}}),
+            json!({"metadata": {"prefs": {"food": {"$eq": "tea"}}}}),
+            json!({"metadata": {"n": {"between": [1, 2]}}}),
+            json!({"metadata.n": {"$gt": 1}}),
+        ] {
+            let e = err(f.clone());
+            assert_eq!(e.kind, Kind::InvalidParameter, "{f}");
+            assert!(e.message.contains("unknown operator"), "{f}: {}", e.message);
+        }
+        assert!(parse(&json!({"metadata": {"prefs": {"food": "tea"}}})).is_ok());
         assert!(err(json!({"user_id": {}}))
             .message
             .contains("empty operator"));
