@@ -74,6 +74,23 @@ UPDATE memory.memories SET immutable = true WHERE user_id = 'bob' AND memory = '
 SELECT pg_temp.events(memory.add('I am divorced.', user_id => 'bob'));
 SELECT pg_temp.current('bob');
 
+-- everyday phrasing (#20): a negated habit ends it, a preference or an
+-- allergy said in other words is not stored twice, two allergies stay two,
+-- a career change said indirectly replaces the old job and its graph edge
+SELECT pg_temp.events(memory.add('I play tennis every Sunday.', user_id => 'phr'));
+SELECT pg_temp.events(memory.add('I don''t play tennis anymore.', user_id => 'phr'));
+SELECT pg_temp.events(memory.add('I love hiking.', user_id => 'phr'));
+SELECT pg_temp.events(memory.add('I enjoy hiking.', user_id => 'phr'));
+SELECT pg_temp.events(memory.add('I am allergic to peanuts.', user_id => 'phr'));
+SELECT pg_temp.events(memory.add('I have an allergy to peanuts.', user_id => 'phr'));
+SELECT pg_temp.events(memory.add('I am allergic to shellfish.', user_id => 'phr'));
+SELECT pg_temp.events(memory.add('I work at Acme.', user_id => 'phr'));
+SELECT pg_temp.events(memory.add('I changed careers and now I work as a nurse at the city hospital.', user_id => 'phr'));
+SELECT pg_temp.current('phr');
+SELECT source, relation, destination FROM memory.neighbors('phr', user_id => 'phr', depth => 1)
+WHERE relation = 'works_at';
+SELECT memory.delete_all(user_id => 'phr') > 0 AS cleaned;
+
 -- a failing embedder rolls the whole add back
 SET memory.embedding_url = 'http://127.0.0.1:28818/v1';
 SET memory.embedder = 'openai';

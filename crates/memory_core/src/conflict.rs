@@ -8,8 +8,12 @@
 //! 3. the same subject and attribute with another value ("single" →
 //!    "married", a new city, employer, age, diet, name) → UPDATE that
 //!    candidate; with the same value → NONE (said again in other words);
-//! 4. embedding similarity ≥ `NEAR_DUPLICATE` to a candidate → NONE;
-//! 5. otherwise ADD.
+//! 4. for simple English facts (`proposition`): the same claim in other
+//!    words ("Loves hiking" / "Enjoys hiking") → NONE; its negation
+//!    ("Doesn't play tennis anymore", "Quit smoking") → DELETE; a denied
+//!    claim said again → UPDATE;
+//! 5. embedding similarity ≥ `NEAR_DUPLICATE` to a candidate → NONE;
+//! 6. otherwise ADD.
 //!
 //! Immutable candidates are never updated or deleted: the fact is added
 //! beside them instead (UPDATE) or ignored (DELETE).
@@ -22,6 +26,7 @@
 
 use crate::extract::{normalize_fact, subject_of};
 use crate::messages::normalize;
+use crate::proposition;
 use regex::Regex;
 use std::sync::OnceLock;
 
@@ -60,10 +65,18 @@ pub static ATTRIBUTES: &[Attribute] = &[
         pattern: r"(?i)\b(?:works|is working|started working|has started working|started a new job|got a job)(?: now)? (?:at|for) (?P<value>[^,.;]+)",
         negation: false,
     },
+    // "Works as a nurse at the city hospital", also inside a longer fact
+    // ("Changed careers and now I work as a nurse at ...").
+    Attribute {
+        lang: "en",
+        name: "employer",
+        pattern: r"(?i)\b(?:works|work|is working|started working) as (?:a |an )?[^,.;]+? (?:at|for) (?P<value>[^,.;]+)",
+        negation: false,
+    },
     Attribute {
         lang: "en",
         name: "job",
-        pattern: r"(?i)\b(?:works|is working) as (?:a |an )?(?P<value>[^,.;]+)",
+        pattern: r"(?i)\b(?:works|work|is working|started working) as (?:a |an )?(?P<value>[^,.;]+?)(?: (?:at|for|in) [^,.;]+)?(?:[,.;]|$)",
         negation: false,
     },
     Attribute {
@@ -474,6 +487,9 @@ pub fn decide(fact: &str, candidates: &[Candidate]) -> Decision {
         return decision(Event::None, format!("same as memory {}", i + 1));
     }
     let new_claims = claims(fact);
+    // A negation of an attribute nobody holds is dropped, unless the fact
+    // reverses a remembered claim (step 4).
+    let mut unheld: Option<Decision> = None;
     for claim in &new_claims {
         // Candidates holding the same attribute of the same subject.
         let holders: Vec<(usize, Claim)> = candidates
@@ -495,13 +511,18 @@ pub fn decide(fact: &str, candidates: &[Candidate]) -> Decision {
                     format!("negates the {} of {}", claim.attribute, claim.subject),
                 );
             }
+            if holders.is_empty() {
+                unheld.get_or_insert_with(|| {
+                    decision(
+                        Event::None,
+                        format!("negates a {} that is not remembered", claim.attribute),
+                    )
+                });
+                continue;
+            }
             return decision(
                 Event::None,
-                if holders.is_empty() {
-                    format!("negates a {} that is not remembered", claim.attribute)
-                } else {
-                    format!("negates immutable memory {}", holders[0].0 + 1)
-                },
+                format!("negates immutable memory {}", holders[0].0 + 1),
             );
         }
         if let Some((i, _)) = holders.iter().find(|(_, h)| h.value == claim.value) {
@@ -531,6 +552,12 @@ pub fn decide(fact: &str, candidates: &[Candidate]) -> Decision {
             return decision(Event::Add, format!("memory {} is immutable", i + 1));
         }
     }
+    if let Some(d) = decide_proposition(fact, candidates) {
+        return d;
+    }
+    if let Some(d) = unheld {
+        return d;
+    }
     if let Some((i, c)) = candidates
         .iter()
         .enumerate()
@@ -547,6 +574,37 @@ pub fn decide(fact: &str, candidates: &[Candidate]) -> Decision {
         );
     }
     decision(Event::Add, "new fact")
+}
+
+/// Step 4 of `decide` for simple English facts (`proposition`): the same
+/// claim as a candidate, said in other words, is NONE; its negation
+/// ("Doesn't play tennis anymore", "Quit smoking") DELETEs the candidate;
+/// a positive claim that a candidate denied ("Eats meat again" after
+/// "Doesn't eat meat") UPDATEs it. Immutable candidates are left alone.
+fn decide_proposition(fact: &str, candidates: &[Candidate]) -> Option<Decision> {
+    let new = proposition::of(fact)?;
+    let (i, held) = candidates
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| proposition::of(&c.text).map(|p| (i, p)))
+        .find(|(_, p)| p.same_claim(&new))?;
+    let what = if new.object.is_empty() {
+        new.predicate.clone()
+    } else {
+        format!("{} {}", new.predicate, new.object)
+    };
+    Some(if held.negated == new.negated {
+        decision(Event::None, format!("says memory {} again ({what})", i + 1))
+    } else if candidates[i].immutable {
+        decision(Event::Add, format!("memory {} is immutable", i + 1))
+    } else if new.negated {
+        decision(
+            Event::Delete { target: i },
+            format!("no longer true: {what}"),
+        )
+    } else {
+        decision(Event::Update { target: i }, format!("true again: {what}"))
+    })
 }
 
 #[cfg(test)]
@@ -931,5 +989,63 @@ mod tests {
     #[test]
     fn every_pattern_compiles() {
         assert_eq!(compiled().len(), ATTRIBUTES.len());
+    }
+
+    /// The cases of issue #20 that the attribute table alone missed.
+    #[test]
+    fn negations_paraphrases_and_indirect_changes() {
+        check(
+            &[
+                "I work at Acme.",
+                "I changed careers and now I work as a nurse at the city hospital.",
+            ],
+            &["Changed careers and now I work as a nurse at the city hospital"],
+            &["ADD", "UPDATE"],
+        );
+        check(
+            &[
+                "I play tennis every Sunday.",
+                "I don't play tennis anymore.",
+            ],
+            &[],
+            &["ADD", "DELETE"],
+        );
+        check(&["I smoke.", "I quit smoking."], &[], &["ADD", "DELETE"]);
+        check(
+            &[
+                "I like jazz.",
+                "I don't like jazz anymore.",
+                "I love jazz again.",
+            ],
+            &["Loves jazz again"],
+            &["ADD", "DELETE", "ADD"],
+        );
+        check(
+            &["I don't eat meat.", "I eat meat again."],
+            &["Eats meat again"],
+            &["ADD", "UPDATE"],
+        );
+        check(
+            &["I love hiking.", "I enjoy hiking."],
+            &["Loves hiking"],
+            &["ADD", "NONE"],
+        );
+        check(
+            &["I am allergic to peanuts.", "I have an allergy to peanuts."],
+            &["Is allergic to peanuts"],
+            &["ADD", "NONE"],
+        );
+        // Different claims stay apart: two allergies, one person's and a
+        // relative's habit.
+        check(
+            &["I am allergic to peanuts.", "I am allergic to shellfish."],
+            &["Is allergic to peanuts", "Is allergic to shellfish"],
+            &["ADD", "ADD"],
+        );
+        check(
+            &["My sister plays tennis.", "I don't play tennis."],
+            &["Sister plays tennis", "Doesn't play tennis"],
+            &["ADD", "ADD"],
+        );
     }
 }

@@ -150,7 +150,22 @@ static RULES: &[Rule] = &[
             kin_en!(),
             r") )?(?:(?P<s>",
             name!(),
-            r") )?(?i:works|is working|started working|started a new job|got a job)(?: now)? (?:at|for) (?P<t>",
+            r") )?(?i:works|is working|started working|started a new job|got a job|works as (?:a |an )?[^,.;]+?)(?: now)? (?:at|for) (?P<t>",
+            rest!(),
+            r")",
+            tail!()
+        ),
+        relation: Rel::Fixed("works_at"),
+        source: PERSON,
+        target: ORGANIZATION,
+    },
+    // A career change said indirectly: "Changed careers and now I work as a
+    // nurse at the city hospital".
+    Rule {
+        lang: "en",
+        pattern: concat!(
+            r"^(?i:(?:changed|switched) (?:careers?|jobs?)|got a new job|started a new job|left [^,.;]+?)",
+            r"(?i:,? and)?(?i: now)?(?i: I)? (?i:works?|is working|started working) (?i:as (?:a |an )?[^,.;]+? )?(?i:at|for) (?P<t>",
             rest!(),
             r")",
             tail!()
@@ -694,6 +709,14 @@ mod tests {
         assert_eq!(
             show("Works at Acme Corp"),
             ["USER:user -works_at-> Acme Corp:organization"]
+        );
+        assert_eq!(
+            show("Works as a nurse at St Mary Hospital"),
+            ["USER:user -works_at-> St Mary Hospital:organization"]
+        );
+        assert_eq!(
+            show("Changed careers and now I work as a nurse at the city hospital"),
+            ["USER:user -works_at-> city hospital:organization"]
         );
         assert_eq!(show("Has a dog named Rex"), ["USER:user -owns-> Rex:pet"]);
         assert_eq!(
