@@ -161,8 +161,12 @@ pub fn check_request(
 
 /// The messages an add takes (design §5a: empty input is 22023): with
 /// inference, some text in any message; verbatim, at least one storable
-/// message (and no custom prompt).
-pub fn check_messages(msgs: &[Message], infer: bool, prompt: Option<&str>) {
+/// message (and no custom prompt), which are returned (none with inference).
+pub fn check_messages<'m>(
+    msgs: &'m [Message],
+    infer: bool,
+    prompt: Option<&str>,
+) -> Vec<&'m Message> {
     if infer {
         if msgs.iter().all(|m| m.content.trim().is_empty()) {
             raise(
@@ -170,9 +174,10 @@ pub fn check_messages(msgs: &[Message], infer: bool, prompt: Option<&str>) {
                     .hint("Pass the conversation: at least one message with content."),
             );
         }
+        Vec::new()
     } else {
         check_verbatim_prompt(prompt);
-        messages::storable(msgs).or_raise();
+        messages::storable(msgs).or_raise()
     }
 }
 
@@ -203,7 +208,7 @@ fn add_messages(
     let (scope, metadata) = check_request(user_id, agent_id, run_id, metadata, memory_type, app_id);
     let memory_type = memory_type.unwrap_or("semantic");
     let (metadata, categories) = infer::split_categories(metadata);
-    check_messages(&msgs, infer, prompt);
+    let kept = check_messages(&msgs, infer, prompt);
     if infer {
         return infer::add_inferred(
             msgs,
@@ -219,7 +224,6 @@ fn add_messages(
             },
         );
     }
-    let kept = messages::storable(&msgs).or_raise();
 
     let contents: Vec<String> = kept.iter().map(|m| m.content.clone()).collect();
     let roles: Vec<String> = kept.iter().map(|m| m.role.clone()).collect();

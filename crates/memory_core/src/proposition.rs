@@ -258,12 +258,9 @@ pub fn of(fact: &str) -> Option<Prop> {
     if words.is_empty() {
         return None;
     }
-    let take = |words: &mut Vec<String>, n: usize| {
-        words.drain(..n);
-    };
     let (negated, form) = if let Some(p) = NEG_BE.iter().find(|p| starts_with(&words, p)) {
         // "Is not a nurse": a negated "be" with the rest as its object.
-        take(&mut words, p.len() - 1);
+        words.drain(..p.len() - 1);
         words[0] = if p[0].starts_with("has") {
             "has".into()
         } else {
@@ -271,21 +268,20 @@ pub fn of(fact: &str) -> Option<Prop> {
         };
         (true, Form::Finite)
     } else if let Some(p) = NEG_BASE.iter().find(|p| starts_with(&words, p)) {
-        take(&mut words, p.len());
+        words.drain(..p.len());
         (true, Form::Base)
     } else if let Some(p) = NEG_FINITE.iter().find(|p| starts_with(&words, p)) {
-        take(&mut words, p.len());
+        words.drain(..p.len());
         (true, Form::Finite)
     } else if let Some(p) = NEG_GERUND.iter().find(|p| starts_with(&words, p)) {
-        take(&mut words, p.len());
+        words.drain(..p.len());
         (true, Form::Gerund)
     } else {
         (false, Form::Finite)
     };
     let verb = words.first()?.clone();
-    let rest: Vec<String> = words[1..].to_vec();
+    let mut rest: Vec<String> = words[1..].to_vec();
     let mut key = verb_key(&verb, form);
-    let mut rest = rest;
     // "Is allergic to X", "has an allergy to X", "has a X allergy".
     let joined = rest.join(" ");
     if key == "b" && joined.starts_with("allergic to ") {
