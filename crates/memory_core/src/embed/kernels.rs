@@ -191,6 +191,13 @@ mod avx2 {
         let wp = w.as_ptr().add(w0 * k);
         let mut i = span.0;
         while i < span.1 {
+            if i.is_multiple_of(32) {
+                // the rows two column pairs ahead, one line of each per
+                // line of this pair: short rows (768 bytes at k = 384)
+                // end before the hardware prefetcher ramps up
+                _mm_prefetch::<_MM_HINT_T0>(wp.wrapping_add(4 * k + i) as *const i8);
+                _mm_prefetch::<_MM_HINT_T0>(wp.wrapping_add(5 * k + i) as *const i8);
+            }
             let w_0 = load8(wp.add(i));
             let w_1 = load8(wp.add(k + i));
             for (t, a) in acc.iter_mut().enumerate() {
@@ -238,17 +245,24 @@ mod avx2 {
             let mut j = 0;
             while j < cols {
                 let mut t = 0;
-                while t + 6 <= n {
-                    block::<6>(x, t, k, span, w, j, m, out);
-                    t += 6;
-                }
-                match n - t {
-                    5 => block::<5>(x, t, k, span, w, j, m, out),
-                    4 => block::<4>(x, t, k, span, w, j, m, out),
-                    3 => block::<3>(x, t, k, span, w, j, m, out),
-                    2 => block::<2>(x, t, k, span, w, j, m, out),
-                    1 => block::<1>(x, t, k, span, w, j, m, out),
-                    _ => {}
+                while t < n {
+                    // Blocks of 6, except that 7 and 8 remaining tokens go
+                    // as 4 + 3 and 4 + 4: a block of 1 or 2 tokens loads
+                    // as many vectors as it multiplies.
+                    let rows = match n - t {
+                        r @ 0..=6 => r,
+                        7 | 8 => 4,
+                        _ => 6,
+                    };
+                    match rows {
+                        6 => block::<6>(x, t, k, span, w, j, m, out),
+                        5 => block::<5>(x, t, k, span, w, j, m, out),
+                        4 => block::<4>(x, t, k, span, w, j, m, out),
+                        3 => block::<3>(x, t, k, span, w, j, m, out),
+                        2 => block::<2>(x, t, k, span, w, j, m, out),
+                        _ => block::<1>(x, t, k, span, w, j, m, out),
+                    }
+                    t += rows;
                 }
                 j += 2;
             }
