@@ -271,7 +271,7 @@ fn attention(
             let max = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
             let mut sum = 0.0;
             for s in row.iter_mut() {
-                *s = (*s - max).exp();
+                *s = super::kernels::exp_nonpositive(*s - max);
                 sum += *s;
             }
             let inv = 1.0 / sum;
