@@ -199,6 +199,15 @@ impl PendingQuery {
         &self.key.0
     }
 
+    /// The query's embedding when it is already known (cached, or computed
+    /// without a thread).
+    pub fn ready(&self) -> Option<Rc<Vec<f32>>> {
+        match &self.state {
+            Pending::Cached(v) | Pending::Ready(v) => Some(v.clone()),
+            Pending::Running(_) => None,
+        }
+    }
+
     /// The embedder's name and the query's embedding.
     pub fn finish(self) -> (String, Rc<Vec<f32>>) {
         let v = match self.state {

@@ -49,6 +49,34 @@ mod tests {
     }
 
     #[pg_test]
+    fn a_search_scored_while_reading_ranks_as_one_that_kept_vectors() {
+        // A small scope's vectors are kept while MiniLM embeds the query on
+        // its thread (cache off), and scored as they are read when the
+        // query's embedding is already known (a cache hit): same ranking,
+        // same scores.
+        Spi::run(
+            "SELECT memory.add(jsonb_build_array(
+                 jsonb_build_object('role', 'user', 'content', 'My sister lives in Lisbon near the river ' || g),
+                 jsonb_build_object('role', 'assistant', 'content', 'Noted, piano lessons on day ' || g)),
+                 user_id => 'sc', infer => false)
+             FROM generate_series(1, 12) g",
+        )
+        .unwrap();
+        let search = "SELECT jsonb_agg(jsonb_build_array(r.id, round(r.score::numeric, 6)))
+                      FROM memory.search_rows('where does my sister live', user_id => 'sc') r";
+        // The first search counts its hits' uses; the others, within
+        // memory.access_interval, do not.
+        let _counted = json(search);
+        Spi::run("SET memory.query_cache_size = 0").unwrap();
+        let kept = json(search);
+        Spi::run("RESET memory.query_cache_size").unwrap();
+        let _cached = json(search);
+        let scored = json(search);
+        assert!(kept.as_array().is_some_and(|a| a.len() >= 5), "{kept}");
+        assert_eq!(kept, scored);
+    }
+
+    #[pg_test]
     fn vector_text_round_trip() {
         assert_eq!(
             one::<String>("SELECT '[1,2.5,-3e-7]'::memory.vector::text").as_deref(),

@@ -23,7 +23,7 @@ use crate::error::{raise, report, OrRaise};
 use crate::gucs;
 use crate::llm::{self, Provider};
 use crate::timing;
-use crate::types::varvec::VectorOut;
+use crate::types::varvec::VectorArg;
 use crate::xact::SubXact;
 use memory_core::categories::{self, Category};
 use memory_core::conflict::{self, Candidate, Event};
@@ -408,47 +408,56 @@ fn load_candidates_small(scope: &Scope, embedded: &Embedded, with_vectors: bool)
            AND m.memory_type <> 'summary'",
         e = args.len(),
     );
-    let rows: Vec<(Uuid, String, bool, Vec<f32>)> = Spi::connect(|c| {
-        crate::plans::select(c, &sql, &args)
-            .filter_map(|r| {
-                Some((
-                    r.get::<Uuid>(1).or_raise()?,
-                    r.get::<String>(2).or_raise().unwrap_or_default(),
-                    r.get::<bool>(3).or_raise().unwrap_or(false),
-                    r.get::<VectorOut>(4).or_raise()?.0,
-                ))
-            })
-            .collect()
-    });
-    let mut entries: Vec<Entry> = Vec::new();
-    for fv in &embedded.vectors {
-        let mut near: Vec<(f64, usize)> = rows
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.3.len() == fv.len())
-            .map(|(k, r)| (vector::cosine_distance(&r.3, fv), k))
-            .collect();
-        near.sort_by(|a, b| a.0.total_cmp(&b.0).then(rows[a.1].0.cmp(&rows[b.1].0)));
-        for (_, k) in near.into_iter().take(CANDIDATES) {
-            let (id, text, immutable, embedding) = &rows[k];
-            if entries.iter().any(|e| e.id == *id) {
-                continue;
+    let facts = embedded.vectors.len();
+    Spi::connect(|c| {
+        // Every row's distance to each fact is computed from its borrowed
+        // vector; text and vector are read for the chosen rows only.
+        let rows: Vec<_> = crate::plans::select(c, &sql, &args).collect();
+        let mut ids = Vec::with_capacity(rows.len());
+        let mut distances = Vec::with_capacity(rows.len() * facts);
+        for r in &rows {
+            ids.push(r.get::<Uuid>(1).or_raise());
+            let v = r.get::<VectorArg>(4).or_raise();
+            for fv in &embedded.vectors {
+                distances.push(match (ids.last(), &v) {
+                    (Some(Some(_)), Some(v)) if v.dims() == fv.len() => {
+                        Some(vector::cosine_distance(v.as_slice(), fv))
+                    }
+                    _ => None,
+                });
             }
-            entries.push(Entry {
-                id: *id,
-                text: text.clone(),
-                immutable: *immutable,
-                embedding: if with_vectors {
-                    embedding.clone()
-                } else {
-                    Vec::new()
-                },
-                alive: true,
-                stored: true,
-            });
         }
-    }
-    entries
+        let mut entries: Vec<Entry> = Vec::new();
+        for f in 0..facts {
+            let mut near: Vec<(f64, usize)> = (0..rows.len())
+                .filter_map(|k| distances[k * facts + f].map(|d| (d, k)))
+                .collect();
+            near.sort_by(|a, b| a.0.total_cmp(&b.0).then(ids[a.1].cmp(&ids[b.1])));
+            for (_, k) in near.into_iter().take(CANDIDATES) {
+                let Some(id) = ids[k] else { continue };
+                if entries.iter().any(|e| e.id == id) {
+                    continue;
+                }
+                let r = &rows[k];
+                entries.push(Entry {
+                    id,
+                    text: r.get::<String>(2).or_raise().unwrap_or_default(),
+                    immutable: r.get::<bool>(3).or_raise().unwrap_or(false),
+                    embedding: if with_vectors {
+                        r.get::<VectorArg>(4)
+                            .or_raise()
+                            .map(|v| v.as_slice().to_vec())
+                            .unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    },
+                    alive: true,
+                    stored: true,
+                });
+            }
+        }
+        entries
+    })
 }
 
 /// `load_candidates` over a scope without cold memories and without a

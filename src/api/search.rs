@@ -14,7 +14,7 @@ use super::{check_top_k, filter_clause, scope_sql, CURRENT, MEMORY_JSON};
 use crate::embed;
 use crate::error::{raise, OrRaise};
 use crate::gucs;
-use crate::types::varvec::VectorOut;
+use crate::types::varvec::VectorArg;
 use memory_core::decay::{self, Decay};
 use memory_core::messages::Scope;
 use memory_core::rank::{self, Channels, Corpus, Fusion, Weights};
@@ -141,8 +141,8 @@ fn vector_channel(
     context: &mut HashMap<Uuid, f64>,
 ) -> Vec<(Uuid, f64)> {
     if tier == Tier::Hot && gucs::SEARCH_CONTEXT.get() {
-        if let Some(all) = small {
-            return all.channel(qv, depth, context);
+        if let Some(hits) = small.and_then(|all| all.channel(qv, depth, context)) {
+            return hits;
         }
         return vector_channel_with_context(q, qv, depth, context);
     }
@@ -279,14 +279,70 @@ fn vector_context_sql_ordered(q: &Query) -> String {
 const SMALL_VECTOR_SCOPE: f64 = 1000.0;
 
 /// The hot memories of a small searched set with both their vectors, read
-/// while the query is being embedded (`SMALL_VECTOR_SCOPE`).
-struct ScopeVectors(Vec<ScopeVector>);
+/// while the query is being embedded (`SMALL_VECTOR_SCOPE`); or, when its
+/// embedding was already known (a cached query, WordLlama), their
+/// similarities to it, computed from the rows' vectors where they lie.
+enum ScopeVectors {
+    Kept(Vec<ScopeVector>),
+    Scored(std::rc::Rc<Vec<f32>>, Vec<ScopeSims>),
+}
 
 /// A memory's id, embedding and context embedding.
 type ScopeVector = (Uuid, Option<Vec<f32>>, Option<Vec<f32>>);
 
+/// A memory's id and the query's similarity to its embedding and to its
+/// context embedding (None without one, or of other dimensions).
+type ScopeSims = (Uuid, Option<f64>, Option<f64>);
+
+fn similarity(v: &[f32], query: &[f32]) -> Option<f64> {
+    Some(v)
+        .filter(|v| v.len() == query.len())
+        .map(|v| 1.0 - vector::cosine_distance(v, query))
+        .filter(|s| s.is_finite())
+}
+
+/// Collects `ScopeVectors` from SPI rows.
+struct ScopeReader {
+    query: Option<std::rc::Rc<Vec<f32>>>,
+    kept: Vec<ScopeVector>,
+    scored: Vec<ScopeSims>,
+}
+
+impl ScopeReader {
+    fn new(query: Option<std::rc::Rc<Vec<f32>>>) -> ScopeReader {
+        ScopeReader {
+            query,
+            kept: Vec::new(),
+            scored: Vec::new(),
+        }
+    }
+
+    /// The row's vectors in columns `e` (embedding) and `e + 1` (context).
+    fn push(&mut self, id: Uuid, r: &pgrx::spi::SpiHeapTupleData<'_>, e: usize) {
+        let embedding = r.get::<VectorArg>(e).or_raise();
+        let context = r.get::<VectorArg>(e + 1).or_raise();
+        match &self.query {
+            Some(query) => {
+                let sim = |v: Option<VectorArg>| v.and_then(|v| similarity(v.as_slice(), query));
+                self.scored.push((id, sim(embedding), sim(context)));
+            }
+            None => {
+                let copy = |v: Option<VectorArg>| v.map(|v| v.as_slice().to_vec());
+                self.kept.push((id, copy(embedding), copy(context)));
+            }
+        }
+    }
+
+    fn done(self) -> ScopeVectors {
+        match self.query {
+            Some(query) => ScopeVectors::Scored(query, self.scored),
+            None => ScopeVectors::Kept(self.kept),
+        }
+    }
+}
+
 impl ScopeVectors {
-    fn read(q: &Query, embedder: &str) -> ScopeVectors {
+    fn read(q: &Query, embedder: &str, query: Option<std::rc::Rc<Vec<f32>>>) -> ScopeVectors {
         let sql = format!(
             "SELECT m.id, m.embedding, m.context_embedding
              FROM memory.memories m
@@ -295,17 +351,15 @@ impl ScopeVectors {
             clause = q.clause,
             n = q.next(1),
         );
-        ScopeVectors(Spi::connect(|c| {
-            crate::plans::select(c, &sql, &q.with(vec![embedder.into()]))
-                .filter_map(|r| {
-                    Some((
-                        r.get::<Uuid>(1).or_raise()?,
-                        r.get::<VectorOut>(2).or_raise().map(|v| v.0),
-                        r.get::<VectorOut>(3).or_raise().map(|v| v.0),
-                    ))
-                })
-                .collect()
-        }))
+        let mut reader = ScopeReader::new(query);
+        Spi::connect(|c| {
+            for r in crate::plans::select(c, &sql, &q.with(vec![embedder.into()])) {
+                if let Some(id) = r.get::<Uuid>(1).or_raise() {
+                    reader.push(id, &r, 2);
+                }
+            }
+        });
+        reader.done()
     }
 
     /// `vector_channel_with_context` over these memories: the same candidates
@@ -316,27 +370,33 @@ impl ScopeVectors {
         qv: &QueryVector,
         depth: i64,
         context: &mut HashMap<Uuid, f64>,
-    ) -> Vec<(Uuid, f64)> {
-        let sim = |v: &Option<Vec<f32>>| {
-            v.as_ref()
-                .filter(|v| v.len() == qv.values.len())
-                .map(|v| 1.0 - vector::cosine_distance(v, &qv.values))
-                .filter(|s| s.is_finite())
+    ) -> Option<Vec<(Uuid, f64)>> {
+        let computed: Vec<ScopeSims>;
+        let rows = match self {
+            ScopeVectors::Scored(query, rows) if **query == *qv.values => rows,
+            // scored against another vector: the caller reads the channel
+            ScopeVectors::Scored(..) => return None,
+            ScopeVectors::Kept(kept) => {
+                let sim =
+                    |v: &Option<Vec<f32>>| v.as_deref().and_then(|v| similarity(v, &qv.values));
+                computed = kept
+                    .iter()
+                    .map(|(id, e, c)| (*id, sim(e), sim(c)))
+                    .collect();
+                &computed
+            }
         };
-        let rows: Vec<(Uuid, Option<f64>, Option<f64>)> = self
-            .0
-            .iter()
-            .map(|(id, e, c)| (*id, sim(e), sim(c)))
-            .collect();
-        rank::context_candidates(&rows, depth.max(0) as usize)
-            .into_iter()
-            .map(|(id, score, ctx)| {
-                if let Some(c) = ctx {
-                    context.insert(id, c);
-                }
-                (id, score)
-            })
-            .collect()
+        Some(
+            rank::context_candidates(rows, depth.max(0) as usize)
+                .into_iter()
+                .map(|(id, score, ctx)| {
+                    if let Some(c) = ctx {
+                        context.insert(id, c);
+                    }
+                    (id, score)
+                })
+                .collect(),
+        )
     }
 }
 
@@ -631,7 +691,11 @@ fn scope_links(q: &Query) -> HashMap<Uuid, Link> {
 }
 
 /// `scope_links` and `ScopeVectors::read` in one pass over the searched set.
-fn scope_links_and_vectors(q: &Query, embedder: &str) -> (HashMap<Uuid, Link>, ScopeVectors) {
+fn scope_links_and_vectors(
+    q: &Query,
+    embedder: &str,
+    query: Option<std::rc::Rc<Vec<f32>>>,
+) -> (HashMap<Uuid, Link>, ScopeVectors) {
     let sql = format!(
         "SELECT {LINK_COLUMNS}, v.hot, CASE WHEN v.hot THEN m.embedding END,
                 CASE WHEN v.hot THEN m.context_embedding END
@@ -642,23 +706,19 @@ fn scope_links_and_vectors(q: &Query, embedder: &str) -> (HashMap<Uuid, Link>, S
         n = q.next(1),
     );
     let mut links = HashMap::new();
-    let mut vectors = Vec::new();
+    let mut reader = ScopeReader::new(query);
     Spi::connect(|c| {
         for r in crate::plans::select(c, &sql, &q.with(vec![embedder.into()])) {
             let Some(id) = r.get::<Uuid>(1).or_raise() else {
                 continue;
             };
             if r.get::<bool>(7).or_raise() == Some(true) {
-                vectors.push((
-                    id,
-                    r.get::<VectorOut>(8).or_raise().map(|v| v.0),
-                    r.get::<VectorOut>(9).or_raise().map(|v| v.0),
-                ));
+                reader.push(id, &r, 8);
             }
             links.insert(id, link_of(&r));
         }
     });
-    (links, ScopeVectors(vectors))
+    (links, reader.done())
 }
 
 /// `links` from the searched set's links (`scope_links`), the steps taken here.
@@ -1042,11 +1102,11 @@ fn run_search(
     let small_links = extras.links_needed() && kw.docs.is_some_and(|n| n <= SMALL_SCOPE);
     let small = match small_vectors {
         Some(p) if small_links => {
-            let (links, vectors) = scope_links_and_vectors(&q, p.embedder());
+            let (links, vectors) = scope_links_and_vectors(&q, p.embedder(), p.ready());
             extras.scope_links = Some(links);
             Some(vectors)
         }
-        Some(p) => Some(ScopeVectors::read(&q, p.embedder())),
+        Some(p) => Some(ScopeVectors::read(&q, p.embedder(), p.ready())),
         None => None,
     };
     if small_links && extras.scope_links.is_none() {

@@ -134,6 +134,27 @@ unsafe impl<'fcx, E: Elem> ArgAbi<'fcx> for VecArg<'fcx, E> {
     }
 }
 
+/// So that an SPI row's vector column can be read borrowed
+/// (`row.get::<VectorArg>(n)`): pgrx's row accessor asks for both
+/// conversions. Into a datum, the value gives its (detoasted) varlena.
+impl<E: Elem> IntoDatum for VecArg<'_, E> {
+    fn into_datum(self) -> Option<pg_sys::Datum> {
+        let ptr = self.ptr;
+        // A detoasted copy now belongs to the datum: it lives as long as
+        // the memory context it was palloc'd in.
+        std::mem::forget(self);
+        Some(pg_sys::Datum::from(ptr))
+    }
+
+    fn type_oid() -> pg_sys::Oid {
+        pg_sys::InvalidOid
+    }
+
+    fn is_compatible_with(_: pg_sys::Oid) -> bool {
+        true
+    }
+}
+
 /// An owned vector value to return.
 pub struct VecOut<E: Elem>(pub Vec<E>);
 
