@@ -412,12 +412,13 @@ fn load_candidates_small(scope: &Scope, embedded: &Embedded, with_vectors: bool)
     Spi::connect(|c| {
         // Every row's distance to each fact is computed from its borrowed
         // vector; text and vector are read for the chosen rows only.
-        let rows: Vec<_> = crate::plans::select(c, &sql, &args).collect();
+        let mut rows = crate::plans::rows(c, &sql, &args);
         let mut ids = Vec::with_capacity(rows.len());
         let mut distances = Vec::with_capacity(rows.len() * facts);
-        for r in &rows {
-            ids.push(r.get::<Uuid>(1).or_raise());
-            let v = r.get::<VectorArg>(4).or_raise();
+        for i in 0..rows.len() {
+            let r = rows.row(i);
+            ids.push(r.get::<Uuid>(1));
+            let v = r.get::<VectorArg>(4);
             for fv in &embedded.vectors {
                 distances.push(match (ids.last(), &v) {
                     (Some(Some(_)), Some(v)) if v.dims() == fv.len() => {
@@ -438,14 +439,13 @@ fn load_candidates_small(scope: &Scope, embedded: &Embedded, with_vectors: bool)
                 if entries.iter().any(|e| e.id == id) {
                     continue;
                 }
-                let r = &rows[k];
+                let r = rows.row(k);
                 entries.push(Entry {
                     id,
-                    text: r.get::<String>(2).or_raise().unwrap_or_default(),
-                    immutable: r.get::<bool>(3).or_raise().unwrap_or(false),
+                    text: r.get::<String>(2).unwrap_or_default(),
+                    immutable: r.get::<bool>(3).unwrap_or(false),
                     embedding: if with_vectors {
                         r.get::<VectorArg>(4)
-                            .or_raise()
                             .map(|v| v.as_slice().to_vec())
                             .unwrap_or_default()
                     } else {

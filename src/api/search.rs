@@ -318,9 +318,9 @@ impl ScopeReader {
     }
 
     /// The row's vectors in columns `e` (embedding) and `e + 1` (context).
-    fn push(&mut self, id: Uuid, r: &pgrx::spi::SpiHeapTupleData<'_>, e: usize) {
-        let embedding = r.get::<VectorArg>(e).or_raise();
-        let context = r.get::<VectorArg>(e + 1).or_raise();
+    fn push(&mut self, id: Uuid, r: &crate::plans::Row<'_>, e: usize) {
+        let embedding = r.get::<VectorArg>(e);
+        let context = r.get::<VectorArg>(e + 1);
         match &self.query {
             Some(query) => {
                 let sim = |v: Option<VectorArg>| v.and_then(|v| similarity(v.as_slice(), query));
@@ -353,8 +353,10 @@ impl ScopeVectors {
         );
         let mut reader = ScopeReader::new(query);
         Spi::connect(|c| {
-            for r in crate::plans::select(c, &sql, &q.with(vec![embedder.into()])) {
-                if let Some(id) = r.get::<Uuid>(1).or_raise() {
+            let mut rows = crate::plans::rows(c, &sql, &q.with(vec![embedder.into()]));
+            for i in 0..rows.len() {
+                let r = rows.row(i);
+                if let Some(id) = r.get::<Uuid>(1) {
                     reader.push(id, &r, 2);
                 }
             }
@@ -654,21 +656,25 @@ fn links(q: &Query, ids: &[Uuid], two: bool, extras: &Extras) -> HashMap<Uuid, L
 /// statement, by id.
 fn read_links(sql: &str, args: &[DatumWithOid<'static>]) -> HashMap<Uuid, Link> {
     Spi::connect(|c| {
-        crate::plans::select(c, sql, args)
-            .filter_map(|r| Some((r.get::<Uuid>(1).or_raise()?, link_of(&r))))
+        let mut rows = crate::plans::rows(c, sql, args);
+        (0..rows.len())
+            .filter_map(|i| {
+                let r = rows.row(i);
+                Some((r.get::<Uuid>(1)?, link_of(&r)))
+            })
             .collect()
     })
 }
 
 /// The link in columns 2..6 of a links row.
-fn link_of(r: &pgrx::spi::SpiHeapTupleData<'_>) -> Link {
-    let actor = r.get::<&str>(4).or_raise();
-    let text = r.get::<&str>(5).or_raise().unwrap_or("");
+fn link_of(r: &crate::plans::Row<'_>) -> Link {
+    let actor = r.get::<&str>(4);
+    let text = r.get::<&str>(5).unwrap_or("");
     Link {
-        context_id: r.get::<Uuid>(2).or_raise(),
-        day: r.get::<i64>(3).or_raise().unwrap_or(0),
+        context_id: r.get::<Uuid>(2),
+        day: r.get::<i64>(3).unwrap_or(0),
         speaker: actor.or_else(|| speaker::label(text)).map(str::to_string),
-        role: r.get::<String>(6).or_raise(),
+        role: r.get::<String>(6),
     }
 }
 
@@ -708,11 +714,13 @@ fn scope_links_and_vectors(
     let mut links = HashMap::new();
     let mut reader = ScopeReader::new(query);
     Spi::connect(|c| {
-        for r in crate::plans::select(c, &sql, &q.with(vec![embedder.into()])) {
-            let Some(id) = r.get::<Uuid>(1).or_raise() else {
+        let mut rows = crate::plans::rows(c, &sql, &q.with(vec![embedder.into()]));
+        for i in 0..rows.len() {
+            let r = rows.row(i);
+            let Some(id) = r.get::<Uuid>(1) else {
                 continue;
             };
-            if r.get::<bool>(7).or_raise() == Some(true) {
+            if r.get::<bool>(7) == Some(true) {
                 reader.push(id, &r, 8);
             }
             links.insert(id, link_of(&r));

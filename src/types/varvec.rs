@@ -150,9 +150,15 @@ impl<E: Elem> IntoDatum for VecArg<'_, E> {
         pg_sys::InvalidOid
     }
 
-    fn is_compatible_with(_: pg_sys::Oid) -> bool {
-        true
+    fn is_compatible_with(oid: pg_sys::Oid) -> bool {
+        from_extension(oid)
     }
+}
+
+/// Whether a type was created after initdb (as ours are), so not a
+/// built-in one: all a vector read can check without a catalog lookup.
+fn from_extension(oid: pg_sys::Oid) -> bool {
+    oid.to_u32() >= pg_sys::FirstNormalObjectId
 }
 
 /// An owned vector value to return.
@@ -180,8 +186,9 @@ impl<E: Elem> IntoDatum for VecOut<E> {
         pg_sys::InvalidOid
     }
 
-    fn is_compatible_with(_: pg_sys::Oid) -> bool {
-        true
+    fn is_compatible_with(oid: pg_sys::Oid) -> bool {
+        // InvalidOid: a value handed over without its type
+        oid == pg_sys::InvalidOid || from_extension(oid)
     }
 }
 
