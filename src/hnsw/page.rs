@@ -526,7 +526,10 @@ pub struct PageGraph {
     pub shape: Shape,
     visited: IdSet,
     dead: IdSet,
-    vectors: IdMap<Vec<f32>>,
+    /// Elements' stored vectors widened once per operation: the slot of
+    /// each in `arena` (dims values per slot).
+    slots: IdMap<u32>,
+    arena: Vec<f32>,
     /// Pages read, for statistics.
     pub reads: u64,
 }
@@ -539,7 +542,8 @@ impl PageGraph {
             shape,
             visited: IdSet::default(),
             dead: IdSet::default(),
-            vectors: IdMap::default(),
+            slots: IdMap::default(),
+            arena: Vec::new(),
             reads: 0,
         }
     }
@@ -562,13 +566,20 @@ impl PageGraph {
         f(&e)
     }
 
-    /// The element's stored vector, widened (cached for this operation).
-    pub fn vector(&mut self, id: u64) -> &[f32] {
-        if !self.vectors.contains_key(&id) {
-            let v = self.with(id, |e| e.with_vector(memory_core::vector::from_f16));
-            self.vectors.insert(id, v);
+    /// The slot in `arena` of the element's stored vector, widened
+    /// (once per operation).
+    fn slot(&mut self, id: u64) -> usize {
+        if let Some(&k) = self.slots.get(&id) {
+            return k as usize;
         }
-        &self.vectors[&id]
+        let k = self.slots.len();
+        let mut arena = std::mem::take(&mut self.arena);
+        self.with(id, |e| {
+            e.with_vector(|v| memory_core::vector::extend_from_f16(&mut arena, v))
+        });
+        self.arena = arena;
+        self.slots.insert(id, k as u32);
+        k
     }
 
     pub fn level_links(&mut self, id: u64, level: usize) -> Vec<u64> {
@@ -596,9 +607,12 @@ impl Graph for PageGraph {
     }
 
     fn between(&mut self, a: u64, b: u64) -> f32 {
-        self.vector(a);
-        self.vector(b);
-        self.metric.distance(&self.vectors[&a], &self.vectors[&b])
+        let d = self.shape.dims;
+        let (ka, kb) = (self.slot(a), self.slot(b));
+        self.metric.distance(
+            &self.arena[ka * d..(ka + 1) * d],
+            &self.arena[kb * d..(kb + 1) * d],
+        )
     }
 
     fn neighbors(&mut self, id: u64, level: usize, out: &mut Vec<u64>) {

@@ -219,7 +219,18 @@ pub fn to_f16(values: &[f32]) -> Result<Vec<f16>> {
 
 /// Convert 16-bit floats to 32-bit floats (exact).
 pub fn from_f16(values: &[f16]) -> Vec<f32> {
-    values.iter().map(|v| v.to_f32()).collect()
+    let mut out = Vec::with_capacity(values.len());
+    extend_from_f16(&mut out, values);
+    out
+}
+
+/// Appends `values` widened to f32 to `out`, 8 at a time where the CPU
+/// converts in hardware (F16C).
+pub fn extend_from_f16(out: &mut Vec<f32>, values: &[f16]) {
+    use half::slice::HalfFloatSliceExt;
+    let start = out.len();
+    out.resize(start + values.len(), 0.0);
+    values.convert_to_f32_slice(&mut out[start..]);
 }
 
 const LANES: usize = 16;
