@@ -496,8 +496,11 @@ fn corrupted(id: u64) -> ! {
 // ---------------------------------------------------------------------------
 // The graph over pages.
 
-/// Multiply-shift hasher for element ids (SipHash is 3x slower here and
-/// ids are not attacker-chosen).
+/// Multiply-fold hasher for element ids (SipHash is 3x slower here and
+/// ids are not attacker-chosen). The product's high half is folded into
+/// the low one: hashbrown picks buckets by the low bits, which in a bare
+/// product depend only on the id's low bits (its line pointer offset, the
+/// same few values on every page), so most ids would share a bucket chain.
 #[derive(Default)]
 pub struct IdHasher(u64);
 
@@ -511,7 +514,8 @@ impl Hasher for IdHasher {
         }
     }
     fn write_u64(&mut self, n: u64) {
-        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let x = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = x ^ (x >> 32);
     }
 }
 
