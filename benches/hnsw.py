@@ -2,12 +2,19 @@
 """memory_hnsw against an exact scan and, when it is installed on the server,
 pgvector's hnsw: same data, same parameters, same run.
 
-Data: deterministic clustered vectors (100 centres, unit length), users with
-skewed sizes (a handful of rows up to thousands), queries from the same
-distribution, exact ground truth. Prints build time, index size, recall@10
-and single-client QPS per ef_search, filtered-query completeness, and the
-ratios memory_hnsw / pgvector. Timings are measured inside the server
-(PL/pgSQL loop, clock_timestamp around each query).
+Data shapes (--shape, or --shape all for each in turn), all deterministic:
+- clustered: mixtures of 4 of 100 random centres plus a little isotropic
+  noise (the shape this bench started with).
+- lowrank: 1,000 cluster centres in a random rank-32 subspace, points
+  spread around their centre inside the subspace, plus isotropic noise.
+- minilm: real 384-d MiniLM embeddings of sentences made from templates
+  (subjects, verbs, objects, times; 50,000 distinct by default), embedded
+  here by memory.embed, so the run includes the embedding time.
+Users have skewed sizes (a handful of rows up to thousands), queries come
+from the same distribution, ground truth is exact. Prints build time, index
+size, recall@10 and single-client QPS per ef_search, filtered-query
+completeness, and the ratios memory_hnsw / pgvector. Timings are measured
+inside the server (PL/pgSQL loop, clock_timestamp around each query).
 """
 import argparse
 import json
@@ -33,9 +40,7 @@ def timed(port, sql):
     return time.perf_counter() - t
 
 
-SETUP = """
-SET max_parallel_workers_per_gather = 0;
-SELECT setseed(0.4242);
+SHAPE_CLUSTERED = """
 CREATE TABLE centres AS
   SELECT c, array(SELECT (random() * 2 - 1)::real FROM generate_series(1, {dims}) d WHERE c > 0) AS v
   FROM generate_series(1, 100) c;
@@ -62,6 +67,73 @@ CREATE TABLE queries AS
          (SELECT user_id FROM items WHERE id = 1 + (q * 104729) % {n}) AS user_id,
          pg_temp.sample(q * 31)::memory.vector({dims}) AS v
   FROM generate_series(1, {nq}) q;
+"""
+
+# A rank-32 basis, 1,000 centres as combinations of it; a point is its
+# centre plus a spread along two basis directions plus isotropic noise.
+SHAPE_LOWRANK = """
+CREATE TABLE basis AS
+  SELECT b, array(SELECT (random() * 2 - 1)::real FROM generate_series(1, {dims}) d WHERE b > 0) AS v
+  FROM generate_series(1, 32) b;
+CREATE TABLE weights AS
+  SELECT c, b, random() * 2 - 1 AS w FROM generate_series(1, 1000) c, generate_series(1, 32) b;
+CREATE TABLE centres AS
+  SELECT cc.c, array(SELECT sum(w.w * bs.v[d])::real
+                     FROM generate_series(1, {dims}) d, weights w JOIN basis bs ON bs.b = w.b
+                     WHERE w.c = cc.c GROUP BY d ORDER BY d) AS v
+  FROM generate_series(1, 1000) cc(c);
+CREATE FUNCTION pg_temp.sample(seed int) RETURNS memory.vector LANGUAGE sql AS $$
+  SELECT memory.l2_normalize(array(
+           SELECT (a.v[d] + w.s1 * b1.v[d] + w.s2 * b2.v[d] + (random() - 0.5) * {noise})::real
+           FROM generate_series(1, {dims}) d)::memory.vector({dims}))
+  FROM (SELECT (random() - 0.5) * 1.2 AS s1, (random() - 0.5) * 1.2 AS s2,
+               1 + (seed * 7919) % 1000 AS ca, 1 + floor(random() * 32)::int AS cb1,
+               1 + floor(random() * 32)::int AS cb2) w
+  JOIN centres a ON a.c = w.ca JOIN basis b1 ON b1.b = w.cb1 JOIN basis b2 ON b2.b = w.cb2
+$$;
+CREATE TABLE items AS
+  SELECT i AS id, floor({users} * power(random(), 3))::int AS user_id,
+         pg_temp.sample(i)::memory.vector({dims}) AS emb
+  FROM generate_series(1, {n}) i;
+CREATE TABLE queries AS
+  SELECT q AS qid,
+         (SELECT user_id FROM items WHERE id = 1 + (q * 104729) % {n}) AS user_id,
+         pg_temp.sample(q * 31)::memory.vector({dims}) AS v
+  FROM generate_series(1, {nq}) q;
+"""
+
+# Sentences from templates: every combination is a distinct text; items and
+# queries are drawn from disjoint ranks of a seeded shuffle.
+SHAPE_MINILM = """
+SET memory.embedder = 'minilm';
+CREATE TABLE subj(i, w) AS SELECT row_number() OVER (), w FROM unnest(string_to_array(
+  'I|My sister|My brother|Our manager|The landlord|My doctor|Grandma|My best friend|The team|My wife|My husband|The neighbour|My son|My daughter|Our teacher|The coach', '|')) w;
+CREATE TABLE verb(i, w) AS SELECT row_number() OVER (), w FROM unnest(string_to_array(
+  'booked|cancelled|loves|hates|recommended|forgot about|paid for|complained about|asked about|moved|started|finished|postponed|is learning|sold|bought|fixed|visited', '|')) w;
+CREATE TABLE obj(i, w) AS SELECT row_number() OVER (), w FROM unnest(string_to_array(
+  'a flight to Lisbon|the piano lessons|a table at the Thai place|the marathon training|the dentist appointment|a new road bike|the rent|the kitchen renovation|Spanish classes|the jazz concert|a trip to the mountains|the insurance claim|a vegan cookbook|the car service|the wedding venue|a puppy|the garden shed|the tax return|a yoga course|the project deadline|tickets for the football match|a birthday cake|the hospital visit|a coffee machine', '|')) w;
+CREATE TABLE tail(i, w) AS SELECT row_number() OVER (), w FROM unnest(string_to_array(
+  'last week|yesterday|this morning|for next month|again|on Friday|after work|before the holidays|for the kids|with a friend|in March|twice already|at the weekend|on short notice|for our anniversary|without telling anyone', '|')) w;
+CREATE TABLE sentences AS
+  SELECT row_number() OVER (ORDER BY md5(s.w || v.w || o.w || t.w)) AS k, s.w || ' ' || v.w || ' ' || o.w || ' ' || t.w AS txt
+  FROM subj s, verb v, obj o, tail t;
+CREATE TABLE items AS
+  SELECT k::int AS id, floor({users} * power(((k * 2654435761) % 1000003) / 1000003.0, 3))::int AS user_id,
+         memory.embed(txt)::memory.vector({dims}) AS emb
+  FROM sentences WHERE k <= {n};
+CREATE TABLE queries AS
+  SELECT q AS qid,
+         (SELECT user_id FROM items WHERE id = 1 + (q * 104729) % {n}) AS user_id,
+         memory.embed(txt)::memory.vector({dims}) AS v
+  FROM (SELECT k - {n} AS q, txt FROM sentences WHERE k > {n} AND k <= {n} + {nq}) s;
+"""
+
+SETUP_HEAD = """
+SET max_parallel_workers_per_gather = 0;
+SELECT setseed(0.4242);
+"""
+
+SETUP_TAIL = """
 CREATE INDEX items_user_idx ON items (user_id);
 ANALYZE items;
 ALTER TABLE queries ADD COLUMN truth int[], ADD COLUMN ftruth int[], ADD COLUMN fcount int;
@@ -126,8 +198,10 @@ def run(port, name, ef, filtered=False, settings=""):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=28815)
-    ap.add_argument("--n", type=int, default=100_000)
-    ap.add_argument("--dims", type=int, default=256)
+    ap.add_argument("--shape", choices=["clustered", "lowrank", "minilm", "all"], default="clustered")
+    ap.add_argument("--n", type=int, default=None,
+                    help="rows (default 100,000; 50,000 for minilm, whose sentences are embedded here)")
+    ap.add_argument("--dims", type=int, default=256, help="dimensions of the generated shapes")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--users", type=int, default=10_000)
     ap.add_argument("--m", type=int, default=16)
@@ -135,17 +209,33 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the database afterwards")
     ap.add_argument("--only-setup", action="store_true", help="stop after building the indexes")
     args = ap.parse_args()
+    shapes = ["clustered", "lowrank", "minilm"] if args.shape == "all" else [args.shape]
+    for k, shape in enumerate(shapes):
+        if k:
+            print()
+        bench_shape(args, shape)
+
+
+def bench_shape(args, shape):
     port = args.port
+    n = args.n or (50_000 if shape == "minilm" else 100_000)
+    dims = 384 if shape == "minilm" else args.dims
     psql(port, f"DROP DATABASE IF EXISTS {DB}", db="postgres")
     psql(port, f"CREATE DATABASE {DB}", db="postgres")
     psql(port, "CREATE EXTENSION memory_ext;")
     have_pg = psql(port, "SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'") == "1"
-    print(f"data: {args.n} x {args.dims}-d clustered unit vectors, {args.users} users (skewed), "
+    what = {"clustered": "clustered unit vectors (4 of 100 centres mixed, little noise)",
+            "lowrank": "unit vectors around 1,000 centres in a rank-32 subspace, with noise",
+            "minilm": "MiniLM embeddings of template sentences"}[shape]
+    print(f"== shape {shape}: {n} x {dims}-d {what}, {args.users} users (skewed), "
           f"{args.queries} queries; m={args.m}, ef_construction={args.ef_construction}; "
           f"pgvector {'installed' if have_pg else 'not installed: memory_hnsw and exact scan only'}")
-    t = timed(port, SETUP.format(dims=args.dims, n=args.n, nq=args.queries, users=args.users, noise=0.1))
+    data = {"clustered": SHAPE_CLUSTERED, "lowrank": SHAPE_LOWRANK, "minilm": SHAPE_MINILM}[shape]
+    noise = 1.0 if shape == "lowrank" else 0.1
+    t = timed(port, (SETUP_HEAD + data + SETUP_TAIL).format(
+        dims=dims, n=n, nq=args.queries, users=args.users, noise=noise))
     print(f"generated data and exact ground truth in {t:.0f} s")
-    fmt = dict(dims=args.dims)
+    fmt = dict(dims=dims)
     psql(port, RUN.format(name="mh", tab="items", op="OPERATOR(memory.<=>)", vcol="v",
                           guc="memory.hnsw_ef_search", **fmt))
     if have_pg:

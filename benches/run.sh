@@ -46,8 +46,12 @@ echo
 psql -X -h localhost -p "$DEMO_PORT" -U postgres -d memory_bench -f benches/graph.sql
 
 echo
-echo "== memory_hnsw vs exact scan and pgvector hnsw (benches/hnsw.py; ~10 min at 100k)"
-python3 benches/hnsw.py --port "$DEMO_PORT" --n "${HNSW_N:-100000}"
+echo "== memory_hnsw vs exact scan and pgvector hnsw, three data shapes (benches/hnsw.py; ~30 min)"
+if [ -n "${HNSW_N:-}" ]; then
+    python3 benches/hnsw.py --port "$DEMO_PORT" --shape all --n "$HNSW_N"
+else
+    python3 benches/hnsw.py --port "$DEMO_PORT" --shape all
+fi
 
 echo
 echo "== hot/cold tiering: 1M memories, 90 % cold (benches/tiering.py; ~10 min)"
