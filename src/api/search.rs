@@ -455,12 +455,26 @@ fn keyword_lists(q: &Query, text: &str, depth: i64) -> KeywordLists {
             clause = q.clause,
         ),
     };
+    // The matches come from the GIN index in a large searched set; in a
+    // small one from its own rows, each tested (`IS TRUE` keeps the index
+    // out): the index's posting lists span every tenant, so a common term
+    // costs the same for a scope of 90 memories as for one of 10,000. The
+    // statistics row picks the branch when the statement runs (one-time
+    // filters), so one kept plan serves every size.
     let sql = format!(
-        "({stats})
+        "WITH st(id, docs, avg_len, cold, fts) AS MATERIALIZED ({stats})
+         SELECT * FROM st
          UNION ALL
          (SELECT m.id, m.fts_len::float8, 0::float8, m.tier = 'cold', m.fts::text
           FROM memory.memories m
-          WHERE {CURRENT} AND {clause} AND m.fts @@ ${any}::tsquery
+          WHERE (SELECT st.docs FROM st) > {SMALL_SCOPE}
+            AND {CURRENT} AND {clause} AND m.fts @@ ${any}::tsquery
+          LIMIT {KEYWORD_MATCHES})
+         UNION ALL
+         (SELECT m.id, m.fts_len::float8, 0::float8, m.tier = 'cold', m.fts::text
+          FROM memory.memories m
+          WHERE (SELECT st.docs FROM st) <= {SMALL_SCOPE}
+            AND {CURRENT} AND {clause} AND (m.fts @@ ${any}::tsquery) IS TRUE
           LIMIT {KEYWORD_MATCHES})",
         clause = q.clause,
         any = q.next(1),
