@@ -342,28 +342,6 @@ impl ScopeReader {
 }
 
 impl ScopeVectors {
-    fn read(q: &Query, embedder: &str, query: Option<std::rc::Rc<Vec<f32>>>) -> ScopeVectors {
-        let sql = format!(
-            "SELECT m.id, m.embedding, m.context_embedding
-             FROM memory.memories m
-             WHERE {CURRENT} AND {clause} AND m.tier = 'hot' AND m.embedder = ${n}::text
-               AND m.embedding IS NOT NULL",
-            clause = q.clause,
-            n = q.next(1),
-        );
-        let mut reader = ScopeReader::new(query);
-        Spi::connect(|c| {
-            let mut rows = crate::plans::rows(c, &sql, &q.with(vec![embedder.into()]));
-            for i in 0..rows.len() {
-                let r = rows.row(i);
-                if let Some(id) = r.get::<Uuid>(1) {
-                    reader.push(id, &r, 2);
-                }
-            }
-        });
-        reader.done()
-    }
-
     /// `vector_channel_with_context` over these memories: the same candidates
     /// (the `depth` nearest by their own embedding and the `depth` nearest by
     /// their context embedding) and the same scores.
@@ -405,38 +383,46 @@ impl ScopeVectors {
 /// Documents the keyword channel reads in one statement at most.
 const KEYWORD_MATCHES: i64 = 5000;
 
-/// Keyword channel of both tiers: (id, BM25) best first for the hot and the
-/// cold tier, and whether the searched set holds any cold memory. Two
-/// statements through kept plans: the query's lexemes, then the corpus
-/// statistics of the searched set (both tiers, so hot and cold scores are
-/// comparable; kept in memory.scope_stats for a scope, counted for a
-/// filtered set) together with every document matching a lexeme, whose term
-/// frequencies are read from its tsvector here. Document frequencies are
-/// counted over those matches; only when they pass `KEYWORD_MATCHES` does a
-/// third statement count them in SQL.
-fn keyword_lists(q: &Query, text: &str, depth: i64) -> KeywordLists {
+/// The query's lexemes for the keyword channel (distinct, sorted), their
+/// tsquery terms and the disjunction of them; None when it has none.
+struct Terms {
+    lexemes: Vec<String>,
+    quoted: Vec<String>,
+    any: String,
+}
+
+fn query_terms(text: &str) -> Option<Terms> {
     let config = gucs::text(&gucs::TEXT_SEARCH_CONFIG).unwrap_or_else(|| "english".into());
-    let terms: Vec<String> = crate::plans::one::<Vec<String>>(
+    let lexemes: Vec<String> = crate::plans::one::<Vec<String>>(
         "SELECT coalesce(array_agg(DISTINCT lexeme ORDER BY lexeme), '{}')
          FROM unnest(to_tsvector($1::regconfig, $2) || memory.cjk_terms($2)::tsvector)",
         &[config.into(), text.to_string().into()],
     )
     .unwrap_or_default();
-    if terms.is_empty() {
-        return KeywordLists::unknown();
+    if lexemes.is_empty() {
+        return None;
     }
-    let quoted: Vec<String> = terms.iter().map(|t| tsquery_term(t)).collect();
+    let quoted: Vec<String> = lexemes.iter().map(|t| tsquery_term(t)).collect();
     let any = quoted.join(" | ");
-    // One row of statistics (NULL id), then the matching documents. A
-    // searched set that is a scope (no filters) takes its statistics from
-    // memory.scope_stats, kept by the write path, plus its memories with
-    // an expiry date; a filtered one counts its rows.
-    let stats = match q.filters {
+    Some(Terms {
+        lexemes,
+        quoted,
+        any,
+    })
+}
+
+/// The corpus statistics of the searched set (both tiers, so hot and cold
+/// scores are comparable) and whether it holds a cold memory. A searched
+/// set that is a scope (no filters) takes them from memory.scope_stats,
+/// kept by the write path, plus its memories with an expiry date; a
+/// filtered one counts its rows.
+fn keyword_stats(q: &Query) -> (Corpus, bool) {
+    let sql = match q.filters {
         None if super::scope_stats_kept() => format!(
-            "SELECT NULL::uuid, (k.docs + e.docs)::float8,
+            "SELECT (k.docs + e.docs)::float8,
                     CASE WHEN k.docs + e.docs > 0
                          THEN (k.len + e.len)::float8 / (k.docs + e.docs) ELSE 0 END,
-                    k.cold OR e.cold, NULL::text
+                    k.cold OR e.cold
              FROM (SELECT coalesce(sum(s.docs), 0) AS docs, coalesce(sum(s.total_len), 0) AS len,
                           coalesce(bool_or(s.tier = 'cold' AND s.docs > 0), false) AS cold
                    FROM memory.scope_stats s WHERE {}) k,
@@ -449,64 +435,78 @@ fn keyword_lists(q: &Query, text: &str, depth: i64) -> KeywordLists {
             clause = q.clause,
         ),
         _ => format!(
-            "SELECT NULL::uuid, count(*)::float8, coalesce(avg(m.fts_len), 0)::float8,
-                    count(*) FILTER (WHERE m.tier = 'cold') > 0, NULL::text
+            "SELECT count(*)::float8, coalesce(avg(m.fts_len), 0)::float8,
+                    count(*) FILTER (WHERE m.tier = 'cold') > 0
              FROM memory.memories m WHERE {CURRENT} AND {clause}",
             clause = q.clause,
         ),
     };
-    // The matches come from the GIN index in a large searched set; in a
-    // small one from its own rows, each tested (`IS TRUE` keeps the index
-    // out): the index's posting lists span every tenant, so a common term
-    // costs the same for a scope of 90 memories as for one of 10,000. The
-    // statistics row picks the branch when the statement runs (one-time
-    // filters), so one kept plan serves every size.
+    Spi::connect(|c| {
+        let mut rows = crate::plans::rows(c, &sql, &q.with(vec![]));
+        if rows.len() == 0 {
+            return (
+                Corpus {
+                    docs: 0.0,
+                    avg_len: 0.0,
+                },
+                false,
+            );
+        }
+        let r = rows.row(0);
+        (
+            Corpus {
+                docs: r.get::<f64>(1).unwrap_or(0.0),
+                avg_len: r.get::<f64>(2).unwrap_or(0.0),
+            },
+            r.get::<bool>(3).unwrap_or(false),
+        )
+    })
+}
+
+/// A document matching a query term: id, length, whether cold, and the
+/// frequency of each of the query's lexemes in it.
+type Posting = (Uuid, f64, bool, Vec<f64>);
+
+/// The postings of a searched set too large to read whole
+/// (`SMALL_SCOPE`), through the GIN index on the tsvectors.
+fn indexed_postings(q: &Query, terms: &Terms) -> Vec<Posting> {
     let sql = format!(
-        "WITH st(id, docs, avg_len, cold, fts) AS MATERIALIZED ({stats})
-         SELECT * FROM st
-         UNION ALL
-         (SELECT m.id, m.fts_len::float8, 0::float8, m.tier = 'cold', m.fts::text
-          FROM memory.memories m
-          WHERE (SELECT st.docs FROM st) > {SMALL_SCOPE}
-            AND {CURRENT} AND {clause} AND m.fts @@ ${any}::tsquery
-          LIMIT {KEYWORD_MATCHES})
-         UNION ALL
-         (SELECT m.id, m.fts_len::float8, 0::float8, m.tier = 'cold', m.fts::text
-          FROM memory.memories m
-          WHERE (SELECT st.docs FROM st) <= {SMALL_SCOPE}
-            AND {CURRENT} AND {clause} AND (m.fts @@ ${any}::tsquery) IS TRUE
-          LIMIT {KEYWORD_MATCHES})",
+        "SELECT m.id, m.fts_len::float8, m.tier = 'cold', m.fts::text
+         FROM memory.memories m
+         WHERE {CURRENT} AND {clause} AND m.fts @@ ${any}::tsquery
+         LIMIT {KEYWORD_MATCHES}",
         clause = q.clause,
         any = q.next(1),
     );
-    let mut corpus = Corpus {
-        docs: 0.0,
-        avg_len: 0.0,
-    };
-    let mut has_cold = false;
-    // (id, length, cold, term frequencies)
-    let mut docs: Vec<(Uuid, f64, bool, Vec<f64>)> = Vec::new();
     Spi::connect(|c| {
-        for r in crate::plans::select(c, &sql, &q.with(vec![any.clone().into()])) {
-            let a = r.get::<f64>(2).or_raise().unwrap_or(0.0);
-            let cold = r.get::<bool>(4).or_raise().unwrap_or(false);
-            match r.get::<Uuid>(1).or_raise() {
-                None => {
-                    corpus = Corpus {
-                        docs: a,
-                        avg_len: r.get::<f64>(3).or_raise().unwrap_or(0.0),
-                    };
-                    has_cold = cold;
-                }
-                Some(id) => {
-                    let fts = r.get::<String>(5).or_raise().unwrap_or_default();
-                    docs.push((id, a, cold, memory_core::text::tsvector_tfs(&fts, &terms)));
-                }
-            }
-        }
-    });
+        let mut rows = crate::plans::rows(c, &sql, &q.with(vec![terms.any.clone().into()]));
+        (0..rows.len())
+            .filter_map(|i| {
+                let r = rows.row(i);
+                Some((
+                    r.get::<Uuid>(1)?,
+                    r.get::<f64>(2).unwrap_or(0.0),
+                    r.get::<bool>(3).unwrap_or(false),
+                    memory_core::text::tsvector_tfs(r.get::<&str>(4).unwrap_or(""), &terms.lexemes),
+                ))
+            })
+            .collect()
+    })
+}
+
+/// Keyword channel of both tiers from the searched set's postings: (id,
+/// BM25) best first for the hot and the cold tier. Document frequencies are
+/// counted over the postings; only when they reach `KEYWORD_MATCHES` (the
+/// index read stopped there) does a statement count them in SQL.
+fn keyword_lists(
+    q: &Query,
+    terms: &Terms,
+    (corpus, has_cold): (Corpus, bool),
+    docs: Vec<Posting>,
+    depth: i64,
+) -> KeywordLists {
     let dfs: Vec<f64> = if (docs.len() as i64) < KEYWORD_MATCHES {
-        (0..terms.len())
+        (0..terms.lexemes.len())
             .map(|i| docs.iter().filter(|d| d.3[i] > 0.0).count() as f64)
             .collect()
     } else {
@@ -518,7 +518,7 @@ fn keyword_lists(q: &Query, text: &str, depth: i64) -> KeywordLists {
                 q.clause,
                 q.next(1)
             ),
-            &q.with(vec![quoted.into()]),
+            &q.with(vec![terms.quoted.clone().into()]),
         )
         .unwrap_or_default()
     };
@@ -540,7 +540,6 @@ fn keyword_lists(q: &Query, text: &str, depth: i64) -> KeywordLists {
         hot,
         cold,
         has_cold,
-        docs: Some(corpus.docs),
     }
 }
 
@@ -550,8 +549,6 @@ struct KeywordLists {
     cold: Vec<(Uuid, f64)>,
     /// Whether the searched set holds a cold memory (true when unknown).
     has_cold: bool,
-    /// Memories in the searched set, both tiers (None when unknown).
-    docs: Option<f64>,
 }
 
 impl KeywordLists {
@@ -560,7 +557,6 @@ impl KeywordLists {
             hot: Vec::new(),
             cold: Vec::new(),
             has_cold: true,
-            docs: None,
         }
     }
 }
@@ -700,47 +696,105 @@ const LINK_COLUMNS: &str = "m.id, m.context_id, (m.valid_from::date - date '1970
 /// set in one pass rather than looking candidates up one by one.
 const SMALL_SCOPE: f64 = 3000.0;
 
-/// The links of the whole searched set, read once per search when it is
-/// small (`SMALL_SCOPE`).
-fn scope_links(q: &Query) -> HashMap<Uuid, Link> {
-    let sql = format!(
-        "SELECT {LINK_COLUMNS} FROM memory.memories m WHERE {CURRENT} AND {}",
-        q.clause
-    );
-    read_links(&sql, &q.with(vec![]))
+/// What one pass over a small searched set (`SMALL_SCOPE`) read.
+#[derive(Default)]
+struct ScopeScan {
+    /// The links of every memory in the set.
+    links: Option<HashMap<Uuid, Link>>,
+    /// Its hot memories' vectors (or their similarities to the query).
+    vectors: Option<ScopeVectors>,
+    /// The keyword channel's postings: the memories matching a term.
+    postings: Option<Vec<Posting>>,
 }
 
-/// `scope_links` and `ScopeVectors::read` in one pass over the searched set.
-fn scope_links_and_vectors(
+/// Read a small searched set once for whichever of its links, its vectors
+/// (`vectors`: the query's embedder, and its embedding when already known)
+/// and its keyword postings (`terms`) the search needs. Postings come from
+/// testing each row (`IS TRUE` keeps the GIN index out): the index's
+/// posting lists span every tenant, so a common term would cost a small
+/// scope as much as a large one.
+fn scan_scope(
     q: &Query,
-    embedder: &str,
-    query: Option<std::rc::Rc<Vec<f32>>>,
-) -> (HashMap<Uuid, Link>, ScopeVectors) {
+    links: bool,
+    vectors: Option<(&str, Option<std::rc::Rc<Vec<f32>>>)>,
+    terms: Option<&Terms>,
+) -> ScopeScan {
+    let mut extra: Vec<DatumWithOid<'static>> = Vec::new();
+    let link_columns = if links {
+        LINK_COLUMNS.to_string()
+    } else {
+        "m.id, NULL::uuid, NULL::int8, NULL::text, NULL::text, NULL::text".to_string()
+    };
+    let (vector_columns, lateral) = match &vectors {
+        Some((embedder, _)) => {
+            extra.push(embedder.to_string().into());
+            (
+                "v.hot, CASE WHEN v.hot THEN m.embedding END,
+                 CASE WHEN v.hot THEN m.context_embedding END"
+                    .to_string(),
+                format!(
+                    ", LATERAL (SELECT m.tier = 'hot' AND m.embedder = ${}::text
+                                       AND m.embedding IS NOT NULL AS hot) v",
+                    q.next(extra.len())
+                ),
+            )
+        }
+        None => (
+            "false, NULL::memory.vector, NULL::memory.vector".to_string(),
+            String::new(),
+        ),
+    };
+    let match_column = match terms {
+        Some(t) => {
+            extra.push(t.any.clone().into());
+            format!(
+                "CASE WHEN (m.fts @@ ${}::tsquery) IS TRUE THEN m.fts::text END",
+                q.next(extra.len())
+            )
+        }
+        None => "NULL::text".to_string(),
+    };
     let sql = format!(
-        "SELECT {LINK_COLUMNS}, v.hot, CASE WHEN v.hot THEN m.embedding END,
-                CASE WHEN v.hot THEN m.context_embedding END
-         FROM memory.memories m,
-              LATERAL (SELECT m.tier = 'hot' AND m.embedder = ${n}::text AND m.embedding IS NOT NULL AS hot) v
+        "SELECT {link_columns}, {vector_columns}, m.fts_len::float8, m.tier = 'cold', {match_column}
+         FROM memory.memories m{lateral}
          WHERE {CURRENT} AND {clause}",
         clause = q.clause,
-        n = q.next(1),
     );
-    let mut links = HashMap::new();
-    let mut reader = ScopeReader::new(query);
+    let mut out = ScopeScan {
+        links: links.then(HashMap::new),
+        vectors: None,
+        postings: terms.map(|_| Vec::new()),
+    };
+    let mut reader = vectors.map(|(_, ready)| ScopeReader::new(ready));
     Spi::connect(|c| {
-        let mut rows = crate::plans::rows(c, &sql, &q.with(vec![embedder.into()]));
+        let mut rows = crate::plans::rows(c, &sql, &q.with(extra));
         for i in 0..rows.len() {
             let r = rows.row(i);
             let Some(id) = r.get::<Uuid>(1) else {
                 continue;
             };
-            if r.get::<bool>(7) == Some(true) {
-                reader.push(id, &r, 8);
+            if let Some(links) = out.links.as_mut() {
+                links.insert(id, link_of(&r));
             }
-            links.insert(id, link_of(&r));
+            if let Some(reader) = reader.as_mut() {
+                if r.get::<bool>(7) == Some(true) {
+                    reader.push(id, &r, 8);
+                }
+            }
+            if let (Some(postings), Some(t)) = (out.postings.as_mut(), terms) {
+                if let Some(fts) = r.get::<&str>(12) {
+                    postings.push((
+                        id,
+                        r.get::<f64>(10).unwrap_or(0.0),
+                        r.get::<bool>(11).unwrap_or(false),
+                        memory_core::text::tsvector_tfs(fts, &t.lexemes),
+                    ));
+                }
+            }
         }
     });
-    (links, reader.done())
+    out.vectors = reader.map(ScopeReader::done);
+    out
 }
 
 /// `links` from the searched set's links (`scope_links`), the steps taken here.
@@ -1104,36 +1158,50 @@ fn run_search(
     // The query embedding (MiniLM's on a helper thread) is computed while
     // the keyword and graph channels run.
     let pending = (w.vector > 0.0).then(|| QueryVector::start(&q, text));
-    // Both tiers' keyword lists come from one read; it also tells whether
-    // the searched set has a cold tier at all (unknown without it).
-    let kw = if w.keyword > 0.0 {
-        keyword_lists(&q, text, depth)
+    // The keyword channel's terms and the searched set's statistics (which
+    // also tell whether it has a cold tier at all; unknown without them).
+    let terms = if w.keyword > 0.0 {
+        query_terms(text)
     } else {
-        KeywordLists::unknown()
+        None
     };
+    let stats = terms.as_ref().map(|_| keyword_stats(&q));
+    let docs = stats.map(|(c, _)| c.docs);
     let (graph_hits, relations) = if o.graph {
         graph_channel(&q, text, depth)
     } else {
         (Vec::new(), Vec::new())
     };
-    // A small searched set's vectors and links are read while the query is
-    // still being embedded.
+    // A small searched set is read once, while the query is still being
+    // embedded: its keyword postings, and its links and vectors when the
+    // search uses them.
     let small_vectors = pending
         .as_ref()
-        .filter(|_| extras.context && kw.docs.is_some_and(|n| n <= SMALL_VECTOR_SCOPE));
-    let small_links = extras.links_needed() && kw.docs.is_some_and(|n| n <= SMALL_SCOPE);
-    let small = match small_vectors {
-        Some(p) if small_links => {
-            let (links, vectors) = scope_links_and_vectors(&q, p.embedder(), p.ready());
-            extras.scope_links = Some(links);
-            Some(vectors)
-        }
-        Some(p) => Some(ScopeVectors::read(&q, p.embedder(), p.ready())),
-        None => None,
+        .filter(|_| extras.context && docs.is_some_and(|n| n <= SMALL_VECTOR_SCOPE));
+    let small_links = extras.links_needed() && docs.is_some_and(|n| n <= SMALL_SCOPE);
+    let small_postings = docs.is_some_and(|n| n <= SMALL_SCOPE);
+    let mut scan = if small_postings {
+        scan_scope(
+            &q,
+            small_links,
+            small_vectors.map(|p| (p.embedder(), p.ready())),
+            terms.as_ref(),
+        )
+    } else {
+        ScopeScan::default()
     };
-    if small_links && extras.scope_links.is_none() {
-        extras.scope_links = Some(scope_links(&q));
-    }
+    extras.scope_links = scan.links.take();
+    let small = scan.vectors.take();
+    let kw = match (&terms, stats) {
+        (Some(t), Some(stats)) => {
+            let postings = scan
+                .postings
+                .take()
+                .unwrap_or_else(|| indexed_postings(&q, t));
+            keyword_lists(&q, t, stats, postings, depth)
+        }
+        _ => KeywordLists::unknown(),
+    };
     let qv = pending.map(QueryVector::finish);
     let has_cold = kw.has_cold;
     let mut keyword_of = [Some(kw.hot), Some(kw.cold)];
