@@ -58,15 +58,6 @@ CREATE FUNCTION pg_temp.sample(seed int) RETURNS memory.vector LANGUAGE sql AS $
   JOIN centres a ON a.c = w.ca JOIN centres b ON b.c = w.cb
   JOIN centres c ON c.c = w.cc JOIN centres e ON e.c = w.ce
 $$;
-CREATE TABLE items AS
-  SELECT i AS id, floor({users} * power(random(), 3))::int AS user_id,
-         pg_temp.sample(i)::memory.vector({dims}) AS emb
-  FROM generate_series(1, {n}) i;
-CREATE TABLE queries AS
-  SELECT q AS qid,
-         (SELECT user_id FROM items WHERE id = 1 + (q * 104729) % {n}) AS user_id,
-         pg_temp.sample(q * 31)::memory.vector({dims}) AS v
-  FROM generate_series(1, {nq}) q;
 """
 
 # A rank-32 basis, 1,000 centres as combinations of it; a point is its
@@ -91,6 +82,10 @@ CREATE FUNCTION pg_temp.sample(seed int) RETURNS memory.vector LANGUAGE sql AS $
                1 + floor(random() * 32)::int AS cb2) w
   JOIN centres a ON a.c = w.ca JOIN basis b1 ON b1.b = w.cb1 JOIN basis b2 ON b2.b = w.cb2
 $$;
+"""
+
+# Items and queries of the generated shapes, from their pg_temp.sample.
+SAMPLED = """
 CREATE TABLE items AS
   SELECT i AS id, floor({users} * power(random(), 3))::int AS user_id,
          pg_temp.sample(i)::memory.vector({dims}) AS emb
@@ -103,7 +98,7 @@ CREATE TABLE queries AS
 """
 
 # Sentences from templates: every combination is a distinct text; items and
-# queries are drawn from disjoint ranks of a seeded shuffle.
+# queries are drawn from disjoint ranks of an order by the md5 of each text.
 SHAPE_MINILM = """
 SET memory.embedder = 'minilm';
 CREATE TABLE subj(i, w) AS SELECT row_number() OVER (), w FROM unnest(string_to_array(
@@ -230,7 +225,8 @@ def bench_shape(args, shape):
     print(f"== shape {shape}: {n} x {dims}-d {what}, {args.users} users (skewed), "
           f"{args.queries} queries; m={args.m}, ef_construction={args.ef_construction}; "
           f"pgvector {'installed' if have_pg else 'not installed: memory_hnsw and exact scan only'}")
-    data = {"clustered": SHAPE_CLUSTERED, "lowrank": SHAPE_LOWRANK, "minilm": SHAPE_MINILM}[shape]
+    data = {"clustered": SHAPE_CLUSTERED + SAMPLED, "lowrank": SHAPE_LOWRANK + SAMPLED,
+            "minilm": SHAPE_MINILM}[shape]
     noise = 1.0 if shape == "lowrank" else 0.1
     t = timed(port, (SETUP_HEAD + data + SETUP_TAIL).format(
         dims=dims, n=n, nq=args.queries, users=args.users, noise=noise))
