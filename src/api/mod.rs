@@ -146,8 +146,9 @@ pub fn push_params(params: Vec<Param>, args: &mut Vec<DatumWithOid<'static>>) {
 }
 
 /// Parse `filters` and decide whether the call is fenced: either scope
-/// arguments, or equalities on scope columns reachable through AND in the
-/// filter, or (superuser only) any explicit filter.
+/// arguments, or a filter that names its scopes (`Filter::names_scope`:
+/// equalities or `in` on scope columns, also in every branch of an OR), or
+/// (superuser only) any explicit filter.
 pub fn filter_clause(
     scope: &Scope,
     filters: Option<&JsonB>,
@@ -155,16 +156,14 @@ pub fn filter_clause(
     function: &str,
 ) -> String {
     let parsed = filters.map(|f| filter::parse(&f.0).or_raise());
-    let fenced_by_filter = parsed
-        .as_ref()
-        .is_some_and(|f| !f.scope_equalities().is_empty());
+    let fenced_by_filter = parsed.as_ref().is_some_and(|f| f.names_scope());
     if scope.is_empty() && !fenced_by_filter {
         // SAFETY: superuser() only reads the current role's attributes.
         let su = unsafe { pgrx::pg_sys::superuser() };
         if !(su && parsed.is_some()) {
             raise(
                 Error::invalid_parameter(format!("{function} needs a scope"))
-                    .detail("None of user_id, agent_id and run_id was given, and the filters name none with an equality.")
+                    .detail("None of user_id, agent_id and run_id was given, and the filters name none (an equality or in, or an OR whose every branch names one).")
                     .hint("Pass user_id, agent_id or run_id, or filters => '{\"user_id\": \"alice\"}'."),
             );
         }

@@ -1340,7 +1340,7 @@ fn bump_access(hits: &[Hit]) {
     // SAFETY: RecoveryInProgress reads shared state; XactReadOnly is the
     // backend's own transaction flag, read on the backend's thread.
     let read_only = unsafe { pg_sys::RecoveryInProgress() || pg_sys::XactReadOnly };
-    if hits.is_empty() || read_only {
+    if hits.is_empty() || read_only || !may_update_memories() {
         return;
     }
     let ids: Vec<Uuid> = hits.iter().map(|h| h.id).collect();
@@ -1357,6 +1357,24 @@ fn bump_access(hits: &[Hit]) {
                         FOR UPDATE SKIP LOCKED)",
         &[ids.into(), f64::from(gucs::ACCESS_INTERVAL_S.get()).into()],
     );
+}
+
+/// Whether the current role may update memory.memories: a role that may
+/// only read searches without counting its hits' uses.
+fn may_update_memories() -> bool {
+    // SAFETY: catalog cache lookups by NUL-terminated names and an ACL check
+    // of the current user; a missing schema or table gives InvalidOid,
+    // which is reported as no privilege.
+    unsafe {
+        let nsp = pg_sys::get_namespace_oid(c"memory".as_ptr(), true);
+        let rel = pg_sys::get_relname_relid(c"memories".as_ptr(), nsp);
+        rel != pg_sys::InvalidOid
+            && pg_sys::pg_class_aclcheck(
+                rel,
+                pg_sys::GetUserId(),
+                pg_sys::ACL_UPDATE as pg_sys::AclMode,
+            ) == pg_sys::AclResult::ACLCHECK_OK
+    }
 }
 
 /// Arguments `$1..$3` (ids, scores, explanations) that `HITS_SQL` joins on.

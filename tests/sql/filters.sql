@@ -62,6 +62,7 @@ SELECT pg_temp.f('{"OR": [{"NOT": [{"run_id": "r1"}]}, {"agent_id": "guide"}]}')
 -- scope may come from the filters (an equality reachable through AND)
 SELECT memories_of(memory.get_all(filters => '{"AND": [{"user_id": "gus"}, {"agent_id": "guide"}]}'));
 -- a filter without a scope equality is no scope for a plain role
+SELECT memory.add('Ann collects stamps', user_id => 'ann', infer => false)->'results'->0->>'event';
 CREATE ROLE memory_reader LOGIN;
 GRANT USAGE ON SCHEMA memory TO memory_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA memory TO memory_reader;
@@ -70,9 +71,20 @@ SELECT sqlstate_of($$SELECT memory.get_all(filters => '{"metadata.topic": "food"
 SELECT sqlstate_of($$SELECT memory.get_all(filters => '{"app_id": "home"}')$$);
 -- an equality on agent_id is a scope like any other
 SELECT memories_of(memory.get_all(filters => '{"agent_id": "chef"}'));
-SELECT sqlstate_of($$SELECT memory.get_all(filters => '{"OR": [{"user_id": "gus"}, {"user_id": "x"}]}')$$);
 SELECT sqlstate_of($$SELECT memory.get_all(filters => '{"user_id": "*"}')$$);
+-- several users are a scope when every branch names one: in over user_id,
+-- or an OR of equalities, for get_all and search
+SELECT array(SELECT x FROM unnest(memories_of(memory.get_all(filters => '{"user_id": {"in": ["ann", "nobody"]}}'))) x ORDER BY x);
+SELECT cardinality(memories_of(memory.get_all(filters => '{"OR": [{"user_id": "gus"}, {"user_id": "ann"}]}'))) AS gus_and_ann,
+       cardinality(memories_of(memory.get_all(user_id => 'gus'))) + 1 AS expected;
+SELECT memories_of(memory.search('stamps', filters => '{"OR": [{"user_id": "ann"}, {"AND": [{"user_id": "gus"}, {"agent_id": "guide"}]}]}', top_k => 1));
+SELECT sqlstate_of($$SELECT memory.search('stamps', filters => '{"user_id": {"in": ["ann", "gus"]}}')$$) AS search_ok;
+-- ... but not when a branch leaves other users' rows possible
+SELECT sqlstate_of($$SELECT memory.get_all(filters => '{"OR": [{"user_id": "gus"}, {"metadata.topic": "food"}]}')$$);
+SELECT sqlstate_of($$SELECT memory.get_all(filters => '{"user_id": {"nin": ["gus"]}}')$$);
+SELECT sqlstate_of($$SELECT memory.search('stamps', filters => '{"NOT": [{"user_id": "gus"}]}')$$);
 RESET ROLE;
+SELECT memory.delete_all(user_id => 'ann');
 -- ... but a superuser may pass explicit filters
 SELECT memories_of(memory.get_all(filters => '{"agent_id": "guide"}'));
 

@@ -556,23 +556,29 @@ fn check_value(field: &Field, op: Op, value: &Value) -> Result<()> {
 }
 
 impl Filter {
-    /// Equalities on scope columns that every matching row must satisfy
-    /// (conditions reachable from the root through AND only).
-    pub fn scope_equalities(&self) -> Vec<(TextColumn, String)> {
-        let mut out = Vec::new();
-        self.collect_scope(&mut out);
-        out
-    }
-
-    fn collect_scope(&self, out: &mut Vec<(TextColumn, String)>) {
+    /// Whether the filter fences its rows to scopes it names, so that it can
+    /// stand for the scope of a search or get_all: an equality on a scope
+    /// column (`user_id`, `agent_id`, `run_id`), or `in` over a non-empty
+    /// list of such values, reachable from the root through AND; or an OR
+    /// every branch of which names one (`{"OR": [{"user_id": "a"},
+    /// {"user_id": "b"}]}`). NOT, `"*"` and metadata keys never do.
+    pub fn names_scope(&self) -> bool {
         match self {
-            Filter::And(children) => children.iter().for_each(|c| c.collect_scope(out)),
+            Filter::And(children) => children.iter().any(Filter::names_scope),
+            Filter::Or(children) => {
+                !children.is_empty() && children.iter().all(Filter::names_scope)
+            }
             Filter::Cond(Condition {
                 field: Field::Text(col),
                 op: Op::Eq,
-                value: Value::String(s),
-            }) if col.is_scope() => out.push((*col, s.clone())),
-            _ => {}
+                value: Value::String(_),
+            }) => col.is_scope(),
+            Filter::Cond(Condition {
+                field: Field::Text(col),
+                op: Op::In,
+                value: Value::Array(values),
+            }) => col.is_scope() && !values.is_empty() && values.iter().all(Value::is_string),
+            _ => false,
         }
     }
 
@@ -915,21 +921,32 @@ mod tests {
     }
 
     #[test]
-    fn scope_detection_only_through_and() {
-        let f = parse(
-            &json!({"AND": [{"user_id": "a"}, {"OR": [{"agent_id": "x"}]}, {"run_id": "*"}]}),
-        )
-        .unwrap();
-        assert_eq!(
-            f.scope_equalities(),
-            vec![(TextColumn::UserId, "a".to_string())]
+    fn scopes_named_through_and_in_and_or() {
+        let names = |v: Value| parse(&v).unwrap().names_scope();
+        assert!(names(json!({"user_id": "a"})));
+        assert!(names(
+            json!({"AND": [{"metadata.x": 1}, {"agent_id": "x"}]})
+        ));
+        assert!(names(json!({"user_id": {"in": ["a", "b"]}})));
+        assert!(names(json!({"OR": [{"user_id": "a"}, {"user_id": "b"}]})));
+        assert!(names(
+            json!({"OR": [{"user_id": "a"}, {"AND": [{"run_id": "r"}, {"metadata.x": 1}]}]})
+        ));
+        // a branch that names no scope, or a NOT, a wildcard, a metadata key
+        // or app_id, leaves rows of any scope possible
+        assert!(!names(json!({"OR": [{"user_id": "a"}, {"metadata.x": 1}]})));
+        assert!(!names(json!({"NOT": [{"user_id": "a"}]})));
+        assert!(!names(json!({"user_id": "*"})));
+        assert!(!names(json!({"user_id": {"ne": "a"}})));
+        assert!(!names(json!({"user_id": {"nin": ["a"]}})));
+        assert!(
+            !names(json!({"metadata.user_id": "a"})),
+            "metadata keys never scope"
         );
-        let f = parse(&json!({"NOT": [{"user_id": "a"}]})).unwrap();
-        assert!(f.scope_equalities().is_empty());
-        let f = parse(&json!({"metadata.user_id": "a"})).unwrap();
-        assert!(f.scope_equalities().is_empty(), "metadata keys never scope");
-        let f = parse(&json!({"app_id": "a"})).unwrap();
-        assert!(f.scope_equalities().is_empty());
+        assert!(!names(json!({"app_id": "a"})));
+        assert!(names(
+            json!({"AND": [{"user_id": "a"}, {"OR": [{"agent_id": "x"}]}, {"run_id": "*"}]})
+        ));
     }
 
     #[test]
