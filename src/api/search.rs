@@ -692,8 +692,10 @@ fn link_of(r: &crate::plans::Row<'_>) -> Link {
 const LINK_COLUMNS: &str = "m.id, m.context_id, (m.valid_from::date - date '1970-01-01')::int8,
                 m.actor_id, left(m.memory, 64), m.role";
 
-/// Up to this many memories, a search reads the links of the whole searched
-/// set in one pass rather than looking candidates up one by one.
+/// Up to this many memories, a search reads the whole searched set in one
+/// pass (`scan_scope`): its keyword postings by testing each row rather
+/// than through the GIN index, and its links rather than looking the
+/// candidates' up one by one.
 const SMALL_SCOPE: f64 = 3000.0;
 
 /// What one pass over a small searched set (`SMALL_SCOPE`) read.
@@ -797,7 +799,7 @@ fn scan_scope(
     out
 }
 
-/// `links` from the searched set's links (`scope_links`), the steps taken here.
+/// `links` from the searched set's links (read by `scan_scope`), the steps taken here.
 fn links_in_small_scope(all: &HashMap<Uuid, Link>, ids: &[Uuid], two: bool) -> HashMap<Uuid, Link> {
     let mut next: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
     for (id, link) in all {
