@@ -417,16 +417,16 @@ fn load_candidates_small(scope: &Scope, embedded: &Embedded, with_vectors: bool)
         let mut distances = Vec::with_capacity(rows.len() * facts);
         for i in 0..rows.len() {
             let r = rows.row(i);
-            ids.push(r.get::<Uuid>(1));
-            let v = r.get::<VectorArg>(4);
+            let id = r.get::<Uuid>(1);
+            let v = r.get::<VectorArg>(4).filter(|_| id.is_some());
             for fv in &embedded.vectors {
-                distances.push(match (ids.last(), &v) {
-                    (Some(Some(_)), Some(v)) if v.dims() == fv.len() => {
-                        Some(vector::cosine_distance(v.as_slice(), fv))
-                    }
-                    _ => None,
-                });
+                distances.push(
+                    v.as_ref()
+                        .filter(|v| v.dims() == fv.len())
+                        .map(|v| vector::cosine_distance(v.as_slice(), fv)),
+                );
             }
+            ids.push(id);
         }
         let mut entries: Vec<Entry> = Vec::new();
         for f in 0..facts {

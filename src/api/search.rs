@@ -301,19 +301,12 @@ fn similarity(v: &[f32], query: &[f32]) -> Option<f64> {
         .filter(|s| s.is_finite())
 }
 
-/// Collects `ScopeVectors` from SPI rows.
-struct ScopeReader {
-    query: Option<std::rc::Rc<Vec<f32>>>,
-    kept: Vec<ScopeVector>,
-    scored: Vec<ScopeSims>,
-}
-
-impl ScopeReader {
-    fn new(query: Option<std::rc::Rc<Vec<f32>>>) -> ScopeReader {
-        ScopeReader {
-            query,
-            kept: Vec::new(),
-            scored: Vec::new(),
+impl ScopeVectors {
+    /// None read yet: scored against `query` when it is known, else kept.
+    fn empty(query: Option<std::rc::Rc<Vec<f32>>>) -> ScopeVectors {
+        match query {
+            Some(query) => ScopeVectors::Scored(query, Vec::new()),
+            None => ScopeVectors::Kept(Vec::new()),
         }
     }
 
@@ -321,27 +314,18 @@ impl ScopeReader {
     fn push(&mut self, id: Uuid, r: &crate::plans::Row<'_>, e: usize) {
         let embedding = r.get::<VectorArg>(e);
         let context = r.get::<VectorArg>(e + 1);
-        match &self.query {
-            Some(query) => {
+        match self {
+            ScopeVectors::Scored(query, rows) => {
                 let sim = |v: Option<VectorArg>| v.and_then(|v| similarity(v.as_slice(), query));
-                self.scored.push((id, sim(embedding), sim(context)));
+                rows.push((id, sim(embedding), sim(context)));
             }
-            None => {
+            ScopeVectors::Kept(rows) => {
                 let copy = |v: Option<VectorArg>| v.map(|v| v.as_slice().to_vec());
-                self.kept.push((id, copy(embedding), copy(context)));
+                rows.push((id, copy(embedding), copy(context)));
             }
         }
     }
 
-    fn done(self) -> ScopeVectors {
-        match self.query {
-            Some(query) => ScopeVectors::Scored(query, self.scored),
-            None => ScopeVectors::Kept(self.kept),
-        }
-    }
-}
-
-impl ScopeVectors {
     /// `vector_channel_with_context` over these memories: the same candidates
     /// (the `depth` nearest by their own embedding and the `depth` nearest by
     /// their context embedding) and the same scores.
@@ -767,7 +751,7 @@ fn scan_scope(
         vectors: None,
         postings: terms.map(|_| Vec::new()),
     };
-    let mut reader = vectors.map(|(_, ready)| ScopeReader::new(ready));
+    let mut read_vectors = vectors.map(|(_, ready)| ScopeVectors::empty(ready));
     Spi::connect(|c| {
         let mut rows = crate::plans::rows(c, &sql, &q.with(extra));
         for i in 0..rows.len() {
@@ -778,9 +762,9 @@ fn scan_scope(
             if let Some(links) = out.links.as_mut() {
                 links.insert(id, link_of(&r));
             }
-            if let Some(reader) = reader.as_mut() {
+            if let Some(read) = read_vectors.as_mut() {
                 if r.get::<bool>(7) == Some(true) {
-                    reader.push(id, &r, 8);
+                    read.push(id, &r, 8);
                 }
             }
             if let (Some(postings), Some(t)) = (out.postings.as_mut(), terms) {
@@ -795,7 +779,7 @@ fn scan_scope(
             }
         }
     });
-    out.vectors = reader.map(ScopeReader::done);
+    out.vectors = read_vectors;
     out
 }
 
