@@ -31,7 +31,8 @@ say "running examples/demo.sql"
 psql_demo -d memory_demo -v ON_ERROR_STOP=1 -f "$REPO/examples/demo.sql"
 
 # The Mem0-compatible REST service on port 28816: tenant isolation on, a role
-# for the service's requests, and a key acting as user alice.
+# for the service's requests, a user key acting as user alice and a project
+# key acting for whichever users each request names (design §7b).
 SERVICE_PORT="${SERVICE_PORT:-28816}"
 psql_demo -d memory_demo -q -v ON_ERROR_STOP=1 <<'SQL'
 SET client_min_messages = warning;
@@ -44,6 +45,7 @@ END $$;
 SELECT memory.grant_tenant_access('memory_demo_app');
 SQL
 key="$(psql_demo -d memory_demo -Atc "SELECT memory.create_api_key('demo-alice', 'memory_demo_app', 'alice')")"
+project_key="$(psql_demo -d memory_demo -Atc "SELECT memory.create_api_key('demo-project', 'memory_demo_app')")"
 "$REPO/scripts/service.sh" stop "$DEMO_PORT" "$SERVICE_PORT"
 SERVICE_DB=memory_demo "$REPO/scripts/service.sh" start "$DEMO_PORT" "$SERVICE_PORT"
 say "REST service (Mem0 platform API) on http://127.0.0.1:${SERVICE_PORT}, key for user alice: ${key}"
@@ -52,5 +54,11 @@ cat <<EXAMPLE
        -H 'Authorization: Token ${key}' -H 'Content-Type: application/json' \\
        -d '{"query": "where does alice live?", "filters": {"user_id": "alice"}}'
   # or, in Python: MemoryClient(host="http://127.0.0.1:${SERVICE_PORT}", api_key="${key}")
+EXAMPLE
+say "project key (acts for the user_id(s) each request names; the database fences each request to them): ${project_key}"
+cat <<EXAMPLE
+  curl -s http://127.0.0.1:${SERVICE_PORT}/v3/memories/search/ \\
+       -H 'Authorization: Token ${project_key}' -H 'Content-Type: application/json' \\
+       -d '{"query": "music", "filters": {"user_id": {"in": ["alice", "bob"]}}}'
 EXAMPLE
 say "the server keeps running: 'make psql' opens a session, 'make stop' stops it and the REST service"

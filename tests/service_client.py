@@ -357,6 +357,70 @@ def psql(sql):
 
 
 @test
+def project_and_admin_keys():
+    """Design §7b: a project key acts for the users each request names and
+    the database fences the request to exactly them; an admin key's role
+    bypasses row-level security."""
+    proj = psql("SELECT memory.create_api_key('service-project', 'memory_tenant')")
+    admin = psql("""DO $$ BEGIN
+                        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'memory_admin') THEN
+                            CREATE ROLE memory_admin NOLOGIN BYPASSRLS;
+                        END IF;
+                    END $$;
+                    SELECT memory.grant_tenant_access('memory_admin');
+                    SELECT memory.create_api_key('service-admin', 'memory_admin')""").splitlines()[-1]
+    pk, ak = f"Token {proj}", f"Token {admin}"
+    try:
+        p = MemoryClient(host=ARGS.url, api_key=proj)
+        eq(http("GET", "/v1/ping/", key=pk)[1]["key_type"], "project", "project key type")
+        eq(http("GET", "/v1/ping/", key=ak)[1]["key_type"], "admin", "admin key type")
+        eq(http("GET", "/v1/ping/")[1]["key_type"], "user", "user key type")
+        pa = p.add("I like sailing", user_id="pa", infer=False)["results"][0]["id"]
+        p.add("I like rowing", user_id="pb", infer=False)
+        p.add("The crew meets on Tuesday", user_id="pb", agent_id="shared", infer=False)
+        eq(memories(p.search("sailing rowing", filters={"user_id": "pa"})), ["I like sailing"],
+           "one user")
+        eq(memories(p.search("like", filters={"OR": [{"user_id": "pa"}, {"user_id": "pb"}]})),
+           ["I like rowing", "I like sailing", "The crew meets on Tuesday"], "an OR of two users")
+        eq(memories(p.get_all(filters={"user_id": {"in": ["pa", "pb"]}})),
+           ["I like rowing", "I like sailing", "The crew meets on Tuesday"], "'in' over two users")
+        # The database fences the request to the users it names: pb's memory
+        # of agent 'shared' matches the filter but is not pa's.
+        eq(memories(p.get_all(filters={"OR": [{"user_id": "pa"}, {"agent_id": "shared"}]})),
+           ["I like sailing"], "fenced to pa")
+        # Naming no user is refused.
+        error_is(http("POST", "/v3/memories/search/", {"query": "x", "filters": {"agent_id": "shared"}},
+                      key=pk), 400, "project key")
+        error_is(http("POST", "/v3/memories/add/", {"messages": "x", "agent_id": "shared"}, key=pk),
+                 400, "project key")
+        error_is(http("GET", f"/v1/memories/{pa}/", key=pk), 400, "?user_id=")
+        error_is(http("GET", "/v1/entities/", key=pk), 400, "project key")
+        # By id with ?user_id=: found within that user only.
+        st, out, _ = http("GET", f"/v1/memories/{pa}/?user_id=pa", key=pk)
+        eq((st, out["memory"]), (200, "I like sailing"), "get by id for pa")
+        error_is(http("GET", f"/v1/memories/{pa}/?user_id=pb", key=pk), 404, "Memory not found")
+        st, out, _ = http("PUT", f"/v1/memories/{pa}/?user_id=pa", {"text": "I love sailing"}, key=pk)
+        eq((st, out["memory"]), (200, "I love sailing"), "update by id")
+        st, out, _ = http("GET", f"/v1/memories/{pa}/history/?user_id=pa", key=pk)
+        eq((st, [h["event"] for h in out]), (200, ["ADD", "UPDATE"]), "history by id")
+        st, out, _ = http("GET", "/v1/entities/?user_id=pa", key=pk)
+        eq((st, [(e["type"], e["name"]) for e in out["results"]]), (200, [("user", "pa")]), "entities of pa")
+        # A user key still cannot reach pa; the admin key sees everyone.
+        error_is(http("POST", "/v3/memories/search/", {"query": "sailing", "user_id": "pa"}), 403,
+                 "bound to another user_id")
+        st, out, _ = http("GET", "/v1/entities/", key=ak)
+        names = {e["name"] for e in out["results"] if e["type"] == "user"}
+        eq((st, {"pa", "pb"} <= names), (200, True), "admin lists all users")
+        st, out, _ = http("DELETE", "/v1/memories/?user_id=pa", key=pk)
+        eq((st, out["deleted"]), (200, 1), "delete_all of pa")
+        eq(p.get_all(filters={"user_id": "pb"})["count"], 2, "pb untouched")
+        st, out, _ = http("DELETE", "/v2/entities/user/pb/", key=pk)
+        eq((st, out["deleted"]), (200, 2), "delete user pb")
+    finally:
+        psql("SELECT memory.revoke_api_key('service-project'), memory.revoke_api_key('service-admin')")
+
+
+@test
 def key_lifecycle():
     key = psql("SELECT memory.create_api_key('service-temp', 'memory_tenant', 'carol')")
     eq((key[:4], len(key)), ("m0x_", 68), "key shape")

@@ -181,15 +181,14 @@ pub fn other_user() -> ApiError {
     ApiError::forbidden("this API key is bound to another user_id")
 }
 
-/// Refuse filters that name a user other than the key's own (row-level
-/// security would show nothing of it anyway; the 403 says why).
-pub fn check_filter_users(v: &Value, p: &Principal) -> ApiResult<()> {
-    let Some(bound) = &p.user_id else {
-        return Ok(());
-    };
+/// The users a filter names: the values of every `user_id` condition that
+/// is a plain value, `eq` or `in`, at any depth outside `metadata` (`"*"`,
+/// `ne` and `nin` name nobody).
+pub fn filter_users(v: &Value) -> Vec<String> {
     fn named(v: &Value, out: &mut Vec<String>) {
         match v {
             Value::String(s) if s != "*" => out.push(s.clone()),
+            Value::Number(n) => out.push(n.to_string()),
             Value::Array(a) => a.iter().for_each(|x| named(x, out)),
             Value::Object(o) => {
                 for (k, x) in o {
@@ -201,27 +200,43 @@ pub fn check_filter_users(v: &Value, p: &Principal) -> ApiResult<()> {
             _ => {}
         }
     }
-    fn walk(v: &Value, bound: &str) -> ApiResult<()> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
         match v {
             Value::Object(o) => {
                 for (k, x) in o {
                     if k == "user_id" {
-                        let mut users = Vec::new();
-                        named(x, &mut users);
-                        if users.iter().any(|u| u != bound) {
-                            return Err(other_user());
-                        }
-                    } else {
-                        walk(x, bound)?;
+                        named(x, out);
+                    } else if k != "metadata" {
+                        // Mem0's nested metadata form names metadata keys.
+                        walk(x, out);
                     }
                 }
-                Ok(())
             }
-            Value::Array(a) => a.iter().try_for_each(|x| walk(x, bound)),
-            _ => Ok(()),
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
         }
     }
-    walk(v, bound)
+    let mut out = Vec::new();
+    walk(v, &mut out);
+    out
+}
+
+/// Refuse filters that name a user other than the key's own (row-level
+/// security would show nothing of it anyway; the 403 says why).
+pub fn check_filter_users(v: &Value, p: &Principal) -> ApiResult<()> {
+    match &p.user_id {
+        Some(bound) if filter_users(v).iter().any(|u| u != bound) => Err(other_user()),
+        _ => Ok(()),
+    }
+}
+
+/// The users a request names: its scope's user_id and those of its filters.
+pub fn named_users(scope: &Scope, filters: Option<&Value>) -> Vec<String> {
+    let mut users: Vec<String> = scope.user_id.iter().cloned().collect();
+    if let Some(f) = filters {
+        users.extend(filter_users(f));
+    }
+    users
 }
 
 /// AND of filter parts (None when there are none).
@@ -265,7 +280,29 @@ mod tests {
         Principal {
             key_name: "k".into(),
             user_id: Some(u.into()),
+            admin: false,
         }
+    }
+
+    #[test]
+    fn users_named_by_filters() {
+        let f = json!({"OR": [{"user_id": "a"}, {"AND": [{"user_id": {"in": ["b", "c"]}}]}],
+                       "agent_id": "x"});
+        assert_eq!(filter_users(&f), vec!["a", "b", "c"]);
+        assert_eq!(filter_users(&json!({"user_id": {"eq": "a"}})), vec!["a"]);
+        assert!(filter_users(&json!({"user_id": "*"})).is_empty());
+        assert!(filter_users(&json!({"user_id": {"ne": "a"}})).is_empty());
+        assert!(filter_users(&json!({"user_id": {"nin": ["a"]}})).is_empty());
+        assert!(filter_users(&json!({"metadata": {"user_id": "a"}})).is_empty());
+        let scope = Scope {
+            user_id: Some("z".into()),
+            ..Scope::default()
+        };
+        assert_eq!(
+            named_users(&scope, Some(&json!({"user_id": "a"}))),
+            vec!["z", "a"]
+        );
+        assert!(named_users(&Scope::default(), None).is_empty());
     }
 
     #[test]
@@ -288,6 +325,7 @@ mod tests {
         let free = Principal {
             key_name: "k".into(),
             user_id: None,
+            admin: false,
         };
         assert!(check_filter_users(&json!({"user_id": "bob"}), &free).is_ok());
     }

@@ -3,8 +3,8 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::request::{
-    listing_filters, object, opt_bool, opt_f64, opt_int, opt_object, opt_str, other_user,
-    query_map, Body, Object, Scope,
+    listing_filters, named_users, object, opt_bool, opt_f64, opt_int, opt_object, opt_str,
+    other_user, query_map, Body, Object, Scope,
 };
 use crate::session::{Principal, Session};
 use crate::AppState;
@@ -55,6 +55,7 @@ pub async fn ping(State(st): St, headers: HeaderMap) -> Reply {
         "project_id": p.key_name,
         "user_email": Value::Null,
         "user_id": p.user_id,
+        "key_type": p.kind(),
     })))
 }
 
@@ -93,6 +94,7 @@ pub async fn add(State(st): St, headers: HeaderMap, body: Body) -> Reply {
 
     let s = Session::open(&st, &headers).await?;
     scope.fence(&s.principal)?;
+    s.act_for(&named_users(&scope, None)).await?;
     let metadata = metadata.map(Value::Object);
     let app = scope.app_id.clone();
     let function = if async_mode { "add_async" } else { "add" };
@@ -142,6 +144,7 @@ pub async fn search(State(st): St, headers: HeaderMap, body: Body) -> Reply {
     let s = Session::open(&st, &headers).await?;
     scope.fence(&s.principal)?;
     let filters = listing_filters(&m, &scope, &s.principal)?;
+    s.act_for(&named_users(&scope, filters.as_ref())).await?;
     let out = s
         .json(
             SEARCH_SQL,
@@ -198,6 +201,7 @@ async fn get_all(
     let s = Session::open(st, headers).await?;
     scope.fence(&s.principal)?;
     let filters = listing_filters(m, &scope, &s.principal)?;
+    s.act_for(&named_users(&scope, filters.as_ref())).await?;
     let offset = (page - 1) * size;
     let out = s
         .json(
@@ -285,9 +289,32 @@ fn memory_not_found() -> ApiError {
 
 const GET_SQL: &str = "SELECT memory.get($1::text::uuid, user_id => $2::text)";
 
-pub async fn get_memory(State(st): St, headers: HeaderMap, Path(id): Path<String>) -> Reply {
+type QueryPairs = Query<Vec<(String, String)>>;
+
+/// The user a request about memories by id acts for: a user key's own, or
+/// `?user_id=` (which a project key must give). The extension then finds
+/// the memory only within that user.
+async fn by_id_user(s: &Session, q: Vec<(String, String)>) -> ApiResult<Option<String>> {
+    let requested = opt_str(&query_map(q), "user_id")?.filter(|u| !u.is_empty());
+    if let Some(bound) = &s.principal.user_id {
+        if requested.as_ref().is_some_and(|u| u != bound) {
+            return Err(other_user());
+        }
+        return Ok(Some(bound.clone()));
+    }
+    s.act_for(&requested.iter().cloned().collect::<Vec<_>>())
+        .await?;
+    Ok(requested)
+}
+
+pub async fn get_memory(
+    State(st): St,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): QueryPairs,
+) -> Reply {
     let s = Session::open(&st, &headers).await?;
-    let user = s.principal.user_id.clone();
+    let user = by_id_user(&s, q).await?;
     let out = s.json(GET_SQL, &[&id, &user]).await?;
     s.commit().await?;
     out.map(Json).ok_or_else(memory_not_found)
@@ -304,7 +331,7 @@ const UPDATE_SQL: &str =
                                     ELSE ($5::text)::timestamptz END)";
 
 /// Update one memory inside an open session: new text and/or metadata.
-async fn update_one(s: &Session, id: &str, m: &Object) -> ApiResult<Value> {
+async fn update_one(s: &Session, user: &Option<String>, id: &str, m: &Object) -> ApiResult<Value> {
     if m.contains_key("timestamp") {
         return Err(ApiError::bad_request(
             "'timestamp' cannot be changed by an update on this server; add the memory again with it",
@@ -321,13 +348,12 @@ async fn update_one(s: &Session, id: &str, m: &Object) -> ApiResult<Value> {
             )),
         };
     let metadata = opt_object(m, "metadata")?.map(Value::Object);
-    let user = s.principal.user_id.clone();
     let text = match opt_str(m, "text")? {
         Some(t) => t,
         None if metadata.is_some() || expiration.is_some() => {
             // Metadata or expiry only: keep the text.
             let current = s
-                .json(GET_SQL, &[&id, &user])
+                .json(GET_SQL, &[&id, user])
                 .await?
                 .ok_or_else(memory_not_found)?;
             current
@@ -342,7 +368,7 @@ async fn update_one(s: &Session, id: &str, m: &Object) -> ApiResult<Value> {
             ))
         }
     };
-    s.json(UPDATE_SQL, &[&id, &text, &metadata, &user, &expiration])
+    s.json(UPDATE_SQL, &[&id, &text, &metadata, user, &expiration])
         .await?
         .ok_or_else(memory_not_found)
 }
@@ -351,20 +377,21 @@ pub async fn update_memory(
     State(st): St,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(q): QueryPairs,
     body: Body,
 ) -> Reply {
     let m = object(body, st.body_limit)?;
     let s = Session::open(&st, &headers).await?;
-    let out = update_one(&s, &id, &m).await?;
+    let user = by_id_user(&s, q).await?;
+    let out = update_one(&s, &user, &id, &m).await?;
     s.commit().await?;
     Ok(Json(out))
 }
 
 const DELETE_SQL: &str = "SELECT memory.delete($1::text::uuid, user_id => $2::text)";
 
-async fn delete_one(s: &Session, id: &str) -> ApiResult<()> {
-    let user = s.principal.user_id.clone();
-    let rows = s.query(DELETE_SQL, &[&id, &user]).await?;
+async fn delete_one(s: &Session, user: &Option<String>, id: &str) -> ApiResult<()> {
+    let rows = s.query(DELETE_SQL, &[&id, user]).await?;
     let deleted: Option<bool> = match rows.first() {
         Some(r) => r.try_get(0)?,
         None => None,
@@ -376,18 +403,29 @@ async fn delete_one(s: &Session, id: &str) -> ApiResult<()> {
     }
 }
 
-pub async fn delete_memory(State(st): St, headers: HeaderMap, Path(id): Path<String>) -> Reply {
+pub async fn delete_memory(
+    State(st): St,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): QueryPairs,
+) -> Reply {
     let s = Session::open(&st, &headers).await?;
-    delete_one(&s, &id).await?;
+    let user = by_id_user(&s, q).await?;
+    delete_one(&s, &user, &id).await?;
     s.commit().await?;
     Ok(Json(json!({"message": "Memory deleted successfully!"})))
 }
 
 const HISTORY_SQL: &str = "SELECT memory.history($1::text::uuid, user_id => $2::text)";
 
-pub async fn history(State(st): St, headers: HeaderMap, Path(id): Path<String>) -> Reply {
+pub async fn history(
+    State(st): St,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): QueryPairs,
+) -> Reply {
     let s = Session::open(&st, &headers).await?;
-    let user = s.principal.user_id.clone();
+    let user = by_id_user(&s, q).await?;
     let out = s.json(HISTORY_SQL, &[&id, &user]).await?;
     s.commit().await?;
     Ok(Json(out.unwrap_or_else(|| json!([]))))
@@ -431,6 +469,7 @@ pub async fn delete_all(
     }
     let s = Session::open(&st, &headers).await?;
     scope.fence(&s.principal)?;
+    s.act_for(&named_users(&scope, None)).await?;
     let rows = if let Some(app) = &scope.app_id {
         if scope.agent_id.is_some() || scope.run_id.is_some() {
             return Err(ApiError::bad_request(
@@ -458,8 +497,16 @@ pub async fn delete_all(
 
 // ------------------------------------------------------------------ entities
 
-pub async fn entities(State(st): St, headers: HeaderMap) -> Reply {
+/// Mem0's users (and agents, runs, apps) with memories. A project key lists
+/// within the users of `?user_id=` (repeatable).
+pub async fn entities(State(st): St, headers: HeaderMap, Query(q): QueryPairs) -> Reply {
+    let users: Vec<String> = q
+        .into_iter()
+        .filter(|(k, v)| k == "user_id" && !v.is_empty())
+        .map(|(_, v)| v)
+        .collect();
     let s = Session::open(&st, &headers).await?;
+    s.act_for(&users).await?;
     let out = s.json("SELECT memory.list_entities()", &[]).await?;
     s.commit().await?;
     Ok(Json(
@@ -471,15 +518,22 @@ pub async fn delete_entity(
     State(st): St,
     headers: HeaderMap,
     Path((kind, name)): Path<(String, String)>,
+    Query(q): QueryPairs,
 ) -> Reply {
     let s = Session::open(&st, &headers).await?;
     let p: Principal = s.principal.clone();
     if kind == "user" && p.user_id.as_ref().is_some_and(|u| *u != name) {
         return Err(other_user());
     }
-    let rows = s
-        .query(DELETE_ENTITY_SQL, &[&kind, &name, &p.user_id])
-        .await?;
+    // A user is its own scope; an agent, run or app is deleted within the
+    // key's user or `?user_id=`.
+    let user = if kind == "user" {
+        s.act_for(std::slice::from_ref(&name)).await?;
+        p.user_id.clone()
+    } else {
+        by_id_user(&s, q).await?
+    };
+    let rows = s.query(DELETE_ENTITY_SQL, &[&kind, &name, &user]).await?;
     let n: i64 = match rows.first() {
         Some(r) => r.try_get::<_, Option<i64>>(0)?.unwrap_or(0),
         None => 0,
@@ -520,12 +574,18 @@ fn batch_items(m: &Object) -> ApiResult<Vec<(String, Object)>> {
 }
 
 /// `PUT /v1/batch/`: all updates in one transaction (all or nothing).
-pub async fn batch_update(State(st): St, headers: HeaderMap, body: Body) -> Reply {
+pub async fn batch_update(
+    State(st): St,
+    headers: HeaderMap,
+    Query(q): QueryPairs,
+    body: Body,
+) -> Reply {
     let m = object(body, st.body_limit)?;
     let items = batch_items(&m)?;
     let s = Session::open(&st, &headers).await?;
+    let user = by_id_user(&s, q).await?;
     for (id, o) in &items {
-        update_one(&s, id, o).await?;
+        update_one(&s, &user, id, o).await?;
     }
     s.commit().await?;
     Ok(Json(json!({
@@ -534,12 +594,18 @@ pub async fn batch_update(State(st): St, headers: HeaderMap, body: Body) -> Repl
 }
 
 /// `DELETE /v1/batch/` (JSON body): all deletes in one transaction.
-pub async fn batch_delete(State(st): St, headers: HeaderMap, body: Body) -> Reply {
+pub async fn batch_delete(
+    State(st): St,
+    headers: HeaderMap,
+    Query(q): QueryPairs,
+    body: Body,
+) -> Reply {
     let m = object(body, st.body_limit)?;
     let items = batch_items(&m)?;
     let s = Session::open(&st, &headers).await?;
+    let user = by_id_user(&s, q).await?;
     for (id, _) in &items {
-        delete_one(&s, id).await?;
+        delete_one(&s, &user, id).await?;
     }
     s.commit().await?;
     Ok(Json(json!({

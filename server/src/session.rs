@@ -5,6 +5,13 @@
 //! `memory.current_user_id` (local too), so row-level security fences the
 //! request inside the database. Everything is reset at COMMIT/ROLLBACK, so a
 //! pooled connection never carries one request's role into the next.
+//!
+//! Three kinds of key (design §7b): a *user key* is bound to one user, whose
+//! id goes into `memory.current_user_id` at authentication; a *project key*
+//! is bound to no user and acts, per request, for exactly the users the
+//! request names (`act_for` puts them there as a JSON array; a request
+//! naming none is refused); an *admin key*'s role has BYPASSRLS and is not
+//! fenced.
 
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -18,10 +25,28 @@ use tokio_postgres::Row;
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub key_name: String,
+    /// The user a user key is bound to.
     pub user_id: Option<String>,
+    /// The key's role bypasses row-level security (an admin key).
+    pub admin: bool,
+}
+
+impl Principal {
+    /// user, project or admin (design §7b).
+    pub fn kind(&self) -> &'static str {
+        if self.user_id.is_some() {
+            "user"
+        } else if self.admin {
+            "admin"
+        } else {
+            "project"
+        }
+    }
 }
 
 const AUTH_SQL: &str = "SELECT k.key_name, k.user_id,
+        coalesce((SELECT r.rolbypassrls FROM pg_catalog.pg_roles r
+                   WHERE r.rolname = k.role_name), false) AS admin,
         set_config('role', k.role_name::text, true) AS role,
         CASE WHEN k.user_id IS NOT NULL
              THEN set_config('memory.current_user_id', k.user_id, true) END AS fenced,
@@ -65,6 +90,7 @@ impl Session {
             principal: Principal {
                 key_name: String::new(),
                 user_id: None,
+                admin: false,
             },
         };
         let timeout = state.statement_timeout_ms.to_string();
@@ -76,8 +102,44 @@ impl Session {
         session.principal = Principal {
             key_name: row.try_get(0)?,
             user_id: row.try_get(1)?,
+            admin: row.try_get(2)?,
         };
         Ok(session)
+    }
+
+    /// Fence this request to the users it names. A user key acts only for
+    /// its own user (403 for another); an admin key for anyone. A project
+    /// key needs at least one named user (400 otherwise) and row-level
+    /// security then shows and accepts exactly those users' rows until the
+    /// transaction ends.
+    pub async fn act_for(&self, users: &[String]) -> ApiResult<()> {
+        let p = &self.principal;
+        if let Some(bound) = &p.user_id {
+            if users.iter().any(|u| u != bound) {
+                return Err(crate::request::other_user());
+            }
+            return Ok(());
+        }
+        if p.admin {
+            return Ok(());
+        }
+        if users.is_empty() {
+            return Err(ApiError::bad_request(
+                "this is a project key: name the user(s) the request acts for with user_id \
+                 (for a memory by id, ?user_id= in the query string)",
+            ));
+        }
+        let mut set: Vec<&String> = users.iter().collect();
+        set.sort();
+        set.dedup();
+        let list = serde_json::to_string(&set)
+            .map_err(|e| ApiError::bad_request(format!("user ids: {e}")))?;
+        self.query(
+            "SELECT set_config('memory.current_user_id', $1::text, true)",
+            &[&list],
+        )
+        .await?;
+        Ok(())
     }
 
     fn client(&self) -> ApiResult<&Object> {

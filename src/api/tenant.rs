@@ -1,6 +1,8 @@
 //! Row-level security that fences tenants by `memory.current_user_id`
 //! (design §8). An application role that sets the GUC per request then sees,
-//! changes and deletes only that user's rows, even with raw SQL.
+//! changes and deletes only that user's rows, even with raw SQL. The GUC
+//! holds one user id, or a JSON array of user ids for a request that acts
+//! for several users (a project key of the REST service, design §7b).
 
 use crate::error::OrRaise;
 use pgrx::prelude::*;
@@ -15,6 +17,28 @@ const TABLES: [&str; 6] = [
 ];
 
 const POLICY: &str = "tenant_isolation";
+
+/// The policies' test: the row's user is one of `memory.tenant_users()`.
+/// The sub-select makes the set an init plan, computed once per statement
+/// rather than once per row.
+const FENCE: &str = "user_id = ANY ((SELECT memory.tenant_users())::text[])";
+
+/// The users `memory.current_user_id` names: none when it is unset or
+/// empty, the ids of a JSON array, or the one id it holds. Row-level
+/// security's policies read it.
+#[pg_extern(stable, parallel_safe)]
+fn tenant_users() -> Vec<String> {
+    let value = crate::gucs::CURRENT_USER_ID.get();
+    let value = value.as_ref().map(|c| c.to_string_lossy());
+    memory_core::tenant::parse_users(value.as_deref()).unwrap_or_else(|e| {
+        crate::error::report(
+            pgrx::PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "memory.current_user_id is not a user id or a JSON array of user ids",
+            Some(e),
+            Some("Set it to one user id, or to a JSON array such as [\"alice\", \"bob\"].".into()),
+        )
+    })
+}
 
 /// The tables of `TABLES` this database's schema has: a newer library may
 /// run before `ALTER EXTENSION memory_ext UPDATE` has created its tables.
@@ -38,10 +62,24 @@ fn has_policy(table: &str) -> bool {
     .unwrap_or(false)
 }
 
+/// The policies' test on a schema from before 0.0.4, which lacks
+/// `memory.tenant_users()` (a newer library before `ALTER EXTENSION UPDATE`):
+/// one user id only. The update rewrites it to `FENCE`.
+const FENCE_ONE_USER: &str = "user_id = current_setting('memory.current_user_id', true)";
+
 /// Turn on the tenant policies on every memory_ext table. Run by the tables'
 /// owner (the role that created the extension). Idempotent.
 #[pg_extern]
 fn enable_tenant_isolation() {
+    let fence =
+        if Spi::get_one::<bool>("SELECT to_regprocedure('memory.tenant_users()') IS NOT NULL")
+            .or_raise()
+            .unwrap_or(false)
+        {
+            FENCE
+        } else {
+            FENCE_ONE_USER
+        };
     for table in tables() {
         if has_policy(table) {
             Spi::run(&format!("DROP POLICY {POLICY} ON {table}")).or_raise();
@@ -50,8 +88,7 @@ fn enable_tenant_isolation() {
             "ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
              ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
              CREATE POLICY {POLICY} ON {table}
-                 USING (user_id = current_setting('memory.current_user_id', true))
-                 WITH CHECK (user_id = current_setting('memory.current_user_id', true))"
+                 USING ({fence}) WITH CHECK ({fence})"
         ))
         .or_raise();
     }

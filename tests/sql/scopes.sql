@@ -60,6 +60,22 @@ DO $$ BEGIN
 END $$;
 SELECT status, user_id, result->'results'->0->>'memory' AS memory FROM memory.jobs;
 SELECT memories_of(memory.search('oboe', user_id => 'alice', top_k => 1)) AS found;
+-- a set of users (a REST project key acting for the users a request names):
+-- a JSON array; each listed user is visible and writable, no other
+SET memory.current_user_id = '["alice", "bob"]';
+SELECT memory.tenant_users();
+SELECT user_id, count(*) FROM memory.memories GROUP BY user_id ORDER BY user_id;
+SELECT memories_of(memory.search('blues', filters => '{"user_id": {"in": ["alice", "bob"]}}', top_k => 5)) AS both_users;
+SELECT memories_of(memory.add('Bob plays blues too', user_id => 'bob', infer => false));
+SELECT sqlstate_of($$SELECT memory.add('sneaky', user_id => 'carol', infer => false)$$) AS carol_refused;
+SELECT sqlstate_of($$INSERT INTO memory.memories (memory, user_id) VALUES ('sneaky', 'carol')$$) AS carol_raw_refused;
+SET memory.current_user_id = '["bob"]';
+SELECT count(*) AS alice_rows_for_bob FROM memory.memories WHERE user_id = 'alice';
+SET memory.current_user_id = '[]';
+SELECT count(*) AS visible_empty_list FROM memory.memories;
+SET memory.current_user_id = '[alice';
+SELECT sqlstate_of($$SELECT count(*) FROM memory.memories$$) AS malformed_list;
+SET memory.current_user_id = 'alice';
 SELECT memory.delete_all(user_id => 'alice') AS alice_deleted;
 RESET ROLE;
 RESET memory.current_user_id;

@@ -16,6 +16,7 @@ pub mod messages;
 pub mod proposition;
 pub mod rank;
 pub mod speaker;
+pub mod tenant;
 pub mod text;
 pub mod timeq;
 pub mod vector;
