@@ -55,6 +55,7 @@ cat <<EXAMPLE
        -d '{"query": "where does alice live?", "filters": {"user_id": "alice"}}'
   # or, in Python: MemoryClient(host="http://127.0.0.1:${SERVICE_PORT}", api_key="${key}")
 EXAMPLE
+say "MCP endpoint for desktop agents: http://127.0.0.1:${SERVICE_PORT}/mcp (header Authorization: Token <key>)"
 say "project key (acts for the user_id(s) each request names; the database fences each request to them): ${project_key}"
 cat <<EXAMPLE
   curl -s http://127.0.0.1:${SERVICE_PORT}/v3/memories/search/ \\

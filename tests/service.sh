@@ -5,7 +5,9 @@
 # tenant isolation on, a non-superuser role with two keys (users alice and
 # bob), memory-server on port 28821, and tests/service_client.py driving it
 # with the official mem0ai client (pinned, in a venv cached under target/)
-# and with raw HTTP. The built-in embedder and extractor: no network.
+# and with raw HTTP; then tests/mcp_client.py drives the MCP endpoint with
+# the official mcp client package (pinned, in its own venv). The built-in
+# embedder and extractor: no network.
 source "$(dirname "$0")/../scripts/common.sh"
 cd "$REPO"
 
@@ -13,9 +15,11 @@ PG_PORT="${SERVICE_PG_PORT:-28822}"
 HTTP_PORT="${SERVICE_HTTP_PORT:-28821}"
 DB=memory_service
 MEM0_VERSION=2.2.1
+MCP_VERSION=1.30.0
 export CARGO_TARGET_DIR="${REPO}/target/server"
 BIN="${CARGO_TARGET_DIR}/debug/memory-server"
 VENV="${REPO}/target/service-venv"
+MCP_VENV="${REPO}/target/mcp-venv"
 LOG="${REPO}/target/service-test.log"
 pid=""
 
@@ -43,6 +47,12 @@ if ! "$VENV/bin/python" -c "import importlib.metadata as m; assert m.version('me
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --disable-pip-version-check "mem0ai==$MEM0_VERSION"
 fi
+if ! "$MCP_VENV/bin/python" -c "import importlib.metadata as m; assert m.version('mcp') == '$MCP_VERSION'" 2>/dev/null; then
+    say "installing mcp==$MCP_VERSION into $MCP_VENV"
+    rm -rf "$MCP_VENV"
+    python3 -m venv "$MCP_VENV"
+    "$MCP_VENV/bin/pip" install -q --disable-pip-version-check "mcp==$MCP_VERSION"
+fi
 
 # A fresh cluster each run.
 "$REPO/scripts/server.sh" stop "$PG_PORT" >/dev/null 2>&1 || true
@@ -68,6 +78,7 @@ SELECT memory.grant_tenant_access('memory_tenant');
 SQL
 key_a="$(psql_t -d "$DB" -Atc "SELECT memory.create_api_key('service-alice', 'memory_tenant', 'alice')")"
 key_b="$(psql_t -d "$DB" -Atc "SELECT memory.create_api_key('service-bob', 'memory_tenant', 'bob')")"
+key_p="$(psql_t -d "$DB" -Atc "SELECT memory.create_api_key('service-mcp-project', 'memory_tenant')")"
 
 say "starting memory-server on 127.0.0.1:${HTTP_PORT}"
 "$BIN" --listen "127.0.0.1:${HTTP_PORT}" \
@@ -88,7 +99,10 @@ status=0
 MEM0_TELEMETRY=false "$VENV/bin/python" tests/service_client.py \
     --url "http://127.0.0.1:${HTTP_PORT}" --key-a "$key_a" --key-b "$key_b" \
     --pg-port "$PG_PORT" --repo "$REPO" --db "$DB" || status=$?
-if grep -qF -e "$key_a" -e "$key_b" "$LOG"; then
+say "MCP endpoint tests (mcp $MCP_VERSION client)"
+"$MCP_VENV/bin/python" tests/mcp_client.py \
+    --url "http://127.0.0.1:${HTTP_PORT}" --key-a "$key_a" --project-key "$key_p" || status=$?
+if grep -qF -e "$key_a" -e "$key_b" -e "$key_p" "$LOG"; then
     echo "FAIL: an API key appears in the service log" >&2
     status=1
 fi

@@ -5,6 +5,7 @@
 //! SQL functions; the service itself keeps no memory state.
 
 mod error;
+mod mcp;
 mod request;
 mod routes;
 mod session;
@@ -94,6 +95,12 @@ fn app(state: Arc<AppState>) -> Router {
         .route(
             "/v1/batch/",
             put(routes::batch_update).delete(routes::batch_delete),
+        )
+        .route(
+            "/mcp",
+            post(mcp::post)
+                .get(mcp::not_allowed)
+                .delete(mcp::not_allowed),
         )
         .fallback(|| async { ApiError::not_found("Not found.") })
         .method_not_allowed_fallback(|| async {

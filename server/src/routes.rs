@@ -69,6 +69,12 @@ pub async fn health(State(st): St) -> Reply {
 
 pub async fn add(State(st): St, headers: HeaderMap, body: Body) -> Reply {
     let m = object(body, st.body_limit)?;
+    Ok(Json(add_value(&st, &headers, &m).await?))
+}
+
+/// `add` for a parsed body (REST and the MCP tool).
+pub async fn add_value(st: &AppState, headers: &HeaderMap, m: &Object) -> ApiResult<Value> {
+    let m = m.clone();
     let messages = match m.get("messages") {
         None | Some(Value::Null) => return Err(ApiError::bad_request("'messages' is required")),
         Some(v) => v.clone(),
@@ -92,7 +98,7 @@ pub async fn add(State(st): St, headers: HeaderMap, body: Body) -> Reply {
     let timestamp = opt_f64(&m, "timestamp")?;
     let async_mode = opt_bool(&m, "async_mode")?.unwrap_or(false);
 
-    let s = Session::open(&st, &headers).await?;
+    let s = Session::open(st, headers).await?;
     scope.fence(&s.principal)?;
     s.act_for(&named_users(&scope, None)).await?;
     let metadata = metadata.map(Value::Object);
@@ -116,7 +122,7 @@ pub async fn add(State(st): St, headers: HeaderMap, body: Body) -> Reply {
     }
     let out = s.json(&sql, &params).await?;
     s.commit().await?;
-    Ok(Json(out.unwrap_or_else(|| json!({"results": []}))))
+    Ok(out.unwrap_or_else(|| json!({"results": []})))
 }
 
 // ------------------------------------------------------------------ search
@@ -127,6 +133,12 @@ const SEARCH_SQL: &str = "SELECT memory.search($1::text, user_id => $2::text, ag
 
 pub async fn search(State(st): St, headers: HeaderMap, body: Body) -> Reply {
     let m = object(body, st.body_limit)?;
+    Ok(Json(search_value(&st, &headers, &m).await?))
+}
+
+/// `search` for a parsed body (REST and the MCP tool).
+pub async fn search_value(st: &AppState, headers: &HeaderMap, m: &Object) -> ApiResult<Value> {
+    let m = m.clone();
     let query = match opt_str(&m, "query")? {
         Some(q) if !q.trim().is_empty() => q,
         _ => return Err(ApiError::bad_request("'query' must be a non-empty string")),
@@ -141,7 +153,7 @@ pub async fn search(State(st): St, headers: HeaderMap, body: Body) -> Reply {
     };
     let mut scope = Scope::from_object(&m)?;
 
-    let s = Session::open(&st, &headers).await?;
+    let s = Session::open(st, headers).await?;
     scope.fence(&s.principal)?;
     let filters = listing_filters(&m, &scope, &s.principal)?;
     s.act_for(&named_users(&scope, filters.as_ref())).await?;
@@ -169,7 +181,7 @@ pub async fn search(State(st): St, headers: HeaderMap, body: Body) -> Reply {
             }
         }
     }
-    Ok(Json(out))
+    Ok(out)
 }
 
 // ------------------------------------------------------------------ get_all
@@ -182,7 +194,7 @@ const GET_ALL_SQL: &str = "SELECT jsonb_build_object(
     FROM memory.get_all(user_id => $1::text, agent_id => $2::text, run_id => $3::text,
                         filters => $4::jsonb, top_k => 2147483647) AS g(r)";
 
-async fn get_all(
+pub async fn get_all(
     st: &AppState,
     headers: &HeaderMap,
     uri: &Uri,
@@ -409,11 +421,21 @@ pub async fn delete_memory(
     Path(id): Path<String>,
     Query(q): QueryPairs,
 ) -> Reply {
-    let s = Session::open(&st, &headers).await?;
+    Ok(Json(delete_memory_value(&st, &headers, &id, q).await?))
+}
+
+/// Delete one memory by id (`q`: the query string, for `user_id`).
+pub async fn delete_memory_value(
+    st: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    q: Vec<(String, String)>,
+) -> ApiResult<Value> {
+    let s = Session::open(st, headers).await?;
     let user = by_id_user(&s, q).await?;
-    delete_one(&s, &user, &id).await?;
+    delete_one(&s, &user, id).await?;
     s.commit().await?;
-    Ok(Json(json!({"message": "Memory deleted successfully!"})))
+    Ok(json!({"message": "Memory deleted successfully!"}))
 }
 
 const HISTORY_SQL: &str = "SELECT memory.history($1::text::uuid, user_id => $2::text)";
@@ -445,8 +467,13 @@ pub async fn delete_all(
     headers: HeaderMap,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Reply {
-    let m = query_map(q);
-    let mut scope = Scope::from_object(&m)?;
+    Ok(Json(delete_all_value(&st, &headers, &query_map(q)).await?))
+}
+
+/// `delete_all` for a scope given as an object (REST query string, MCP
+/// arguments).
+pub async fn delete_all_value(st: &AppState, headers: &HeaderMap, m: &Object) -> ApiResult<Value> {
+    let mut scope = Scope::from_object(m)?;
     for v in [
         &scope.user_id,
         &scope.agent_id,
@@ -467,7 +494,7 @@ pub async fn delete_all(
             "delete_all needs a scope: user_id, agent_id, run_id or app_id as query parameters",
         ));
     }
-    let s = Session::open(&st, &headers).await?;
+    let s = Session::open(st, headers).await?;
     scope.fence(&s.principal)?;
     s.act_for(&named_users(&scope, None)).await?;
     let rows = if let Some(app) = &scope.app_id {
@@ -490,9 +517,7 @@ pub async fn delete_all(
         None => 0,
     };
     s.commit().await?;
-    Ok(Json(
-        json!({"message": "Memories deleted successfully!", "deleted": n}),
-    ))
+    Ok(json!({"message": "Memories deleted successfully!", "deleted": n}))
 }
 
 // ------------------------------------------------------------------ entities
