@@ -110,6 +110,22 @@ COMMENT ON FUNCTION memory.api_key_lookup(text) IS
     'REST service: role and bound user_id of an active key (superuser roles never match)';
 REVOKE EXECUTE ON FUNCTION memory.api_key_lookup(text) FROM PUBLIC;
 
+-- A project key's call about memories by id (design §7b): the users those
+-- memories belong to, so that the service fences the request to exactly
+-- them. SECURITY DEFINER, and it reveals only the owner of an id the caller
+-- already holds; memory.grant_tenant_access gives EXECUTE.
+CREATE FUNCTION memory.memory_owners(ids uuid[])
+RETURNS SETOF text
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT DISTINCT m.user_id FROM memory.memories m
+    WHERE m.id = ANY (ids) AND m.user_id IS NOT NULL
+$fn$;
+COMMENT ON FUNCTION memory.memory_owners(uuid[]) IS
+    'REST service: the users owning these memories (a project key fences a call by id to them)';
+REVOKE EXECUTE ON FUNCTION memory.memory_owners(uuid[]) FROM PUBLIC;
+
 ------------------------------------------------------------------ entities
 
 -- Mem0's "users": every user, agent, run and app that has current memories,
@@ -147,6 +163,20 @@ AS $fn$
 $fn$;
 COMMENT ON FUNCTION memory.list_entities() IS
     'users, agents, runs and apps with current memories: {"count", "results": [{"type", "name", "total_memories", ...}]}';
+
+-- Mem0's users listing for a project key, which spans every user of the
+-- database: memory.list_entities() over all rows (names and counts, no
+-- memory text). SECURITY DEFINER; memory.grant_tenant_access gives EXECUTE.
+CREATE FUNCTION memory.project_entities()
+RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT memory.list_entities()
+$fn$;
+COMMENT ON FUNCTION memory.project_entities() IS
+    'REST service: memory.list_entities() over every user (a project key''s users listing)';
+REVOKE EXECUTE ON FUNCTION memory.project_entities() FROM PUBLIC;
 
 -- Delete one entity's memories (Mem0's delete_users): user, agent and run
 -- through memory.delete_all (history, entities and relations included), app

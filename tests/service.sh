@@ -102,6 +102,27 @@ MEM0_TELEMETRY=false "$VENV/bin/python" tests/service_client.py \
 say "MCP endpoint tests (mcp $MCP_VERSION client)"
 "$MCP_VENV/bin/python" tests/mcp_client.py \
     --url "http://127.0.0.1:${HTTP_PORT}" --key-a "$key_a" --project-key "$key_p" || status=$?
+say "load with a fault: 32 clients (a project key, one user each) for 12 s, the database restarted at 4 s"
+acked="${REPO}/target/load-acked.txt"
+rm -f "$acked"
+"${CARGO_TARGET_DIR}/debug/memory-load" --url "http://127.0.0.1:${HTTP_PORT}" --key "$key_p" \
+    --clients 32 --seconds 12 --timeout 30 --fault-at 4 \
+    --fault-cmd "bash '$REPO/scripts/server.sh' stop $PG_PORT >/dev/null && bash '$REPO/scripts/server.sh' start $PG_PORT >/dev/null" \
+    --acked "$acked" --check || status=$?
+# Every add answered 200 is in the database after the restart.
+missing="$(psql_t -d "$DB" -At <<SQL
+CREATE TEMP TABLE acked (id uuid);
+\copy acked FROM '${acked}'
+SELECT format('%s acknowledged, %s missing', count(*),
+              count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM memory.memories m WHERE m.id = a.id)))
+FROM acked a;
+SQL
+)"
+echo "  after the restart: ${missing}"
+case "$missing" in
+    *", 0 missing") [ "${missing%% *}" -gt 0 ] || { echo "FAIL: no add was acknowledged" >&2; status=1; } ;;
+    *) echo "FAIL: acknowledged adds are missing" >&2; status=1 ;;
+esac
 if grep -qF -e "$key_a" -e "$key_b" -e "$key_p" "$LOG"; then
     echo "FAIL: an API key appears in the service log" >&2
     status=1

@@ -349,6 +349,72 @@ def http_old_paths_and_extras():
     eq((st, out), (200, {"status": "ok"}), "healthz")
 
 
+@test
+def malformed_request_sweep():
+    """Wrong types, huge and deep bodies, bad UTF-8, odd headers and unknown
+    routes: always a JSON 4xx, never a 5xx or a dropped connection."""
+    deep = b"[" * 100000 + b"]" * 100000
+    deep_filter = {"query": "x", "user_id": "alice", "filters": {}}
+    f = deep_filter["filters"]
+    for _ in range(120):
+        f["AND"] = [{}]
+        f = f["AND"][0]
+    f["user_id"] = "alice"
+    cases = [
+        ("POST", "/v3/memories/add/", {"messages": 5, "user_id": "alice"}),
+        ("POST", "/v3/memories/add/", {"messages": "x", "user_id": ["alice"]}),
+        ("POST", "/v3/memories/add/", {"messages": "x", "metadata": [1]}),
+        ("POST", "/v3/memories/add/", {"messages": "x", "infer": "maybe"}),
+        ("POST", "/v3/memories/add/", {"messages": "a\u0000b", "user_id": "alice", "infer": False}),
+        ("POST", "/v3/memories/add/", {"messages": "x", "expiration_date": "someday"}),
+        ("POST", "/v3/memories/search/", {"query": {"text": "x"}}),
+        ("POST", "/v3/memories/search/", {"query": "x", "top_k": "many"}),
+        ("POST", "/v3/memories/search/", {"query": "x", "top_k": 10 ** 12}),
+        ("POST", "/v3/memories/search/", {"query": "x", "filters": "user_id=alice"}),
+        ("POST", "/v3/memories/search/", {"query": "x", "filters": {"user_id": {"gt": [1]}}}),
+        ("POST", "/v3/memories/search/", deep_filter),
+        ("POST", "/v3/memories/", {"filters": {"user_id": "alice"}, "page": -1}),
+        ("PUT", "/v1/batch/", {"memories": [1, 2]}),
+        ("DELETE", "/v1/batch/", {"memories": [{"memory_id": 5}]}),
+        ("PUT", f"/v1/memories/{uuid.uuid4()}/", {"text": ["x"]}),
+        ("POST", "/v3/memories/search/", b'{"query": "\xff\xfe", "user_id": "alice"}'),
+        ("POST", "/v3/memories/add/", b"messages=hello&user_id=alice"),
+        ("POST", "/v3/memories/add/", deep),
+        ("POST", "/v3/memories/add/", b"x" * 200000),
+        ("POST", "/mcp", b"x" * 200000),
+        ("POST", "/mcp", deep),
+        ("PUT", "/mcp", {}),
+        ("GET", "/v1/memories/?user_id=%FF%FE", None),
+        ("GET", "/v1/memories/?page=abc&user_id=alice", None),
+        ("GET", "/v9/anything/", None),
+        ("POST", "/v1/memories/%00/", {}),
+        ("DELETE", "/v1/memories/?user_id=", None),
+    ]
+    wrong = []
+    for method, path, body in cases:
+        raw = body if isinstance(body, bytes) else None
+        what = f"{method} {path} {str(body)[:60]!r}"
+        try:
+            st, out, ctype = http(method, path, None if raw is not None else body, raw=raw)
+        except Exception as e:  # a dropped connection or a reply that is not JSON
+            wrong.append(f"{what}: {e!r}")
+            continue
+        if not (400 <= st < 500) or ctype != "application/json" or "detail" not in out:
+            wrong.append(f"{what}: {st} {ctype} {str(out)[:200]}")
+    if wrong:
+        raise AssertionError("\n".join(wrong))
+    # A header that is not ASCII, and an empty key.
+    for auth in ("Token \u00e9t\u00e9", "Token "):
+        req = urllib.request.Request(ARGS.url + "/v1/ping/", method="GET")
+        req.add_unredirected_header("Authorization", auth.encode("utf-8").decode("latin-1"))
+        try:
+            urllib.request.urlopen(req, timeout=30)
+            raise AssertionError(f"{auth!r} accepted")
+        except urllib.error.HTTPError as e:
+            eq(e.code, 401, f"authorization {auth!r}")
+    eq(http("GET", "/v1/ping/")[0], 200, "still serving")
+
+
 def psql(sql):
     return subprocess.run(
         ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", "localhost",
@@ -393,16 +459,21 @@ def project_and_admin_keys():
                       key=pk), 400, "project key")
         error_is(http("POST", "/v3/memories/add/", {"messages": "x", "agent_id": "shared"}, key=pk),
                  400, "project key")
-        error_is(http("GET", f"/v1/memories/{pa}/", key=pk), 400, "?user_id=")
-        error_is(http("GET", "/v1/entities/", key=pk), 400, "project key")
-        # By id with ?user_id=: found within that user only.
-        st, out, _ = http("GET", f"/v1/memories/{pa}/?user_id=pa", key=pk)
-        eq((st, out["memory"]), (200, "I like sailing"), "get by id for pa")
+        # Calls by id (the client sends no user): fenced to the memories' owners.
+        eq(p.get(pa)["memory"], "I like sailing", "get by id")
+        eq(p.update(pa, text="I love sailing")["memory"], "I love sailing", "update by id")
+        eq([h["event"] for h in p.history(pa)], ["ADD", "UPDATE"], "history by id")
         error_is(http("GET", f"/v1/memories/{pa}/?user_id=pb", key=pk), 404, "Memory not found")
-        st, out, _ = http("PUT", f"/v1/memories/{pa}/?user_id=pa", {"text": "I love sailing"}, key=pk)
-        eq((st, out["memory"]), (200, "I love sailing"), "update by id")
-        st, out, _ = http("GET", f"/v1/memories/{pa}/history/?user_id=pa", key=pk)
-        eq((st, [h["event"] for h in out]), (200, ["ADD", "UPDATE"]), "history by id")
+        error_is(http("GET", f"/v1/memories/{uuid.uuid4()}/", key=pk), 404, "Memory not found")
+        pb_ids = {r["memory"]: r["id"] for r in p.get_all(filters={"user_id": "pb"})["results"]}
+        p.batch_update([{"memory_id": pa, "text": "I love sailing a lot"},
+                        {"memory_id": pb_ids["I like rowing"], "text": "Rows on Sundays"}])
+        eq(memories(p.get_all(filters={"user_id": {"in": ["pa", "pb"]}})),
+           ["I love sailing a lot", "Rows on Sundays", "The crew meets on Tuesday"],
+           "batch update across two users")
+        # The users listing spans the project; ?user_id= narrows it.
+        names = {e["name"] for e in p.users()["results"] if e["type"] == "user"}
+        eq({"pa", "pb"} <= names, True, "project users")
         st, out, _ = http("GET", "/v1/entities/?user_id=pa", key=pk)
         eq((st, [(e["type"], e["name"]) for e in out["results"]]), (200, [("user", "pa")]), "entities of pa")
         # A user key still cannot reach pa; the admin key sees everyone.
@@ -411,11 +482,15 @@ def project_and_admin_keys():
         st, out, _ = http("GET", "/v1/entities/", key=ak)
         names = {e["name"] for e in out["results"] if e["type"] == "user"}
         eq((st, {"pa", "pb"} <= names), (200, True), "admin lists all users")
-        st, out, _ = http("DELETE", "/v1/memories/?user_id=pa", key=pk)
-        eq((st, out["deleted"]), (200, 1), "delete_all of pa")
-        eq(p.get_all(filters={"user_id": "pb"})["count"], 2, "pb untouched")
-        st, out, _ = http("DELETE", "/v2/entities/user/pb/", key=pk)
-        eq((st, out["deleted"]), (200, 2), "delete user pb")
+        p.batch_delete([{"memory_id": pb_ids["The crew meets on Tuesday"]}])
+        eq(p.get_all(filters={"user_id": "pb"})["count"], 1, "batch delete")
+        p.delete(pa)
+        eq(p.get_all(filters={"user_id": "pa"})["count"], 0, "delete by id")
+        p.add("I like regattas", user_id="pa", infer=False)
+        eq(p.delete_all(user_id="pa")["message"], "Memories deleted successfully!", "delete_all of pa")
+        eq(p.get_all(filters={"user_id": "pb"})["count"], 1, "pb untouched")
+        p.delete_users(user_id="pb")
+        eq(p.get_all(filters={"user_id": "pb"})["count"], 0, "delete_users pb")
     finally:
         psql("SELECT memory.revoke_api_key('service-project'), memory.revoke_api_key('service-admin')")
 

@@ -304,9 +304,15 @@ const GET_SQL: &str = "SELECT memory.get($1::text::uuid, user_id => $2::text)";
 type QueryPairs = Query<Vec<(String, String)>>;
 
 /// The user a request about memories by id acts for: a user key's own, or
-/// `?user_id=` (which a project key must give). The extension then finds
-/// the memory only within that user.
-async fn by_id_user(s: &Session, q: Vec<(String, String)>) -> ApiResult<Option<String>> {
+/// `?user_id=`; the extension then finds the memories only within that
+/// user. A project key that names no user acts for the owners of the
+/// memories `ids` (Mem0's client sends no user with these calls): the
+/// request is fenced to exactly those users.
+async fn by_id_user(
+    s: &Session,
+    q: Vec<(String, String)>,
+    ids: &[&str],
+) -> ApiResult<Option<String>> {
     let requested = opt_str(&query_map(q), "user_id")?.filter(|u| !u.is_empty());
     if let Some(bound) = &s.principal.user_id {
         if requested.as_ref().is_some_and(|u| u != bound) {
@@ -314,10 +320,26 @@ async fn by_id_user(s: &Session, q: Vec<(String, String)>) -> ApiResult<Option<S
         }
         return Ok(Some(bound.clone()));
     }
+    if requested.is_none() && !s.principal.admin {
+        let ids: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+        let owners: Vec<String> = s
+            .query(OWNERS_SQL, &[&ids])
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        if owners.is_empty() {
+            return Err(memory_not_found());
+        }
+        s.act_for(&owners).await?;
+        return Ok(None);
+    }
     s.act_for(&requested.iter().cloned().collect::<Vec<_>>())
         .await?;
     Ok(requested)
 }
+
+const OWNERS_SQL: &str = "SELECT memory.memory_owners($1::text[]::uuid[])";
 
 pub async fn get_memory(
     State(st): St,
@@ -326,7 +348,7 @@ pub async fn get_memory(
     Query(q): QueryPairs,
 ) -> Reply {
     let s = Session::open(&st, &headers).await?;
-    let user = by_id_user(&s, q).await?;
+    let user = by_id_user(&s, q, &[&id]).await?;
     let out = s.json(GET_SQL, &[&id, &user]).await?;
     s.commit().await?;
     out.map(Json).ok_or_else(memory_not_found)
@@ -394,7 +416,7 @@ pub async fn update_memory(
 ) -> Reply {
     let m = object(body, st.body_limit)?;
     let s = Session::open(&st, &headers).await?;
-    let user = by_id_user(&s, q).await?;
+    let user = by_id_user(&s, q, &[&id]).await?;
     let out = update_one(&s, &user, &id, &m).await?;
     s.commit().await?;
     Ok(Json(out))
@@ -432,7 +454,7 @@ pub async fn delete_memory_value(
     q: Vec<(String, String)>,
 ) -> ApiResult<Value> {
     let s = Session::open(st, headers).await?;
-    let user = by_id_user(&s, q).await?;
+    let user = by_id_user(&s, q, &[id]).await?;
     delete_one(&s, &user, id).await?;
     s.commit().await?;
     Ok(json!({"message": "Memory deleted successfully!"}))
@@ -447,7 +469,7 @@ pub async fn history(
     Query(q): QueryPairs,
 ) -> Reply {
     let s = Session::open(&st, &headers).await?;
-    let user = by_id_user(&s, q).await?;
+    let user = by_id_user(&s, q, &[&id]).await?;
     let out = s.json(HISTORY_SQL, &[&id, &user]).await?;
     s.commit().await?;
     Ok(Json(out.unwrap_or_else(|| json!([]))))
@@ -522,8 +544,9 @@ pub async fn delete_all_value(st: &AppState, headers: &HeaderMap, m: &Object) ->
 
 // ------------------------------------------------------------------ entities
 
-/// Mem0's users (and agents, runs, apps) with memories. A project key lists
-/// within the users of `?user_id=` (repeatable).
+/// Mem0's users (and agents, runs, apps) with memories: a user key's own;
+/// a project key's within the users of `?user_id=` (repeatable) or, naming
+/// none, over every user (names and counts only); an admin key's all.
 pub async fn entities(State(st): St, headers: HeaderMap, Query(q): QueryPairs) -> Reply {
     let users: Vec<String> = q
         .into_iter()
@@ -531,8 +554,13 @@ pub async fn entities(State(st): St, headers: HeaderMap, Query(q): QueryPairs) -
         .map(|(_, v)| v)
         .collect();
     let s = Session::open(&st, &headers).await?;
-    s.act_for(&users).await?;
-    let out = s.json("SELECT memory.list_entities()", &[]).await?;
+    let sql = if users.is_empty() && s.principal.kind() == "project" {
+        "SELECT memory.project_entities()"
+    } else {
+        s.act_for(&users).await?;
+        "SELECT memory.list_entities()"
+    };
+    let out = s.json(sql, &[]).await?;
     s.commit().await?;
     Ok(Json(
         out.unwrap_or_else(|| json!({"count": 0, "results": []})),
@@ -556,7 +584,17 @@ pub async fn delete_entity(
         s.act_for(std::slice::from_ref(&name)).await?;
         p.user_id.clone()
     } else {
-        by_id_user(&s, q).await?
+        let requested = opt_str(&query_map(q), "user_id")?.filter(|u| !u.is_empty());
+        if let Some(bound) = &p.user_id {
+            if requested.as_ref().is_some_and(|u| u != bound) {
+                return Err(other_user());
+            }
+            Some(bound.clone())
+        } else {
+            s.act_for(&requested.iter().cloned().collect::<Vec<_>>())
+                .await?;
+            requested
+        }
     };
     let rows = s.query(DELETE_ENTITY_SQL, &[&kind, &name, &user]).await?;
     let n: i64 = match rows.first() {
@@ -608,7 +646,8 @@ pub async fn batch_update(
     let m = object(body, st.body_limit)?;
     let items = batch_items(&m)?;
     let s = Session::open(&st, &headers).await?;
-    let user = by_id_user(&s, q).await?;
+    let ids: Vec<&str> = items.iter().map(|(id, _)| id.as_str()).collect();
+    let user = by_id_user(&s, q, &ids).await?;
     for (id, o) in &items {
         update_one(&s, &user, id, o).await?;
     }
@@ -628,7 +667,8 @@ pub async fn batch_delete(
     let m = object(body, st.body_limit)?;
     let items = batch_items(&m)?;
     let s = Session::open(&st, &headers).await?;
-    let user = by_id_user(&s, q).await?;
+    let ids: Vec<&str> = items.iter().map(|(id, _)| id.as_str()).collect();
+    let user = by_id_user(&s, q, &ids).await?;
     for (id, _) in &items {
         delete_one(&s, &user, id).await?;
     }

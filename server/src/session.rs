@@ -125,8 +125,7 @@ impl Session {
         }
         if users.is_empty() {
             return Err(ApiError::bad_request(
-                "this is a project key: name the user(s) the request acts for with user_id \
-                 (for a memory by id, ?user_id= in the query string)",
+                "this is a project key: name the user(s) the request acts for with user_id",
             ));
         }
         let mut set: Vec<&String> = users.iter().collect();

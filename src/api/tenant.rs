@@ -111,7 +111,8 @@ fn disable_tenant_isolation() {
 
 /// Grant an application role what it needs to use memory_ext: the schema,
 /// read and write on the tables (fenced by tenant isolation when it is on),
-/// the job queue of `memory.add_async`, and the sequences. Run by the
+/// the job queue of `memory.add_async`, the sequences, and the REST
+/// service's project-key lookups. Run by the
 /// tables' owner; the role must exist.
 #[pg_extern]
 fn grant_tenant_access(role: &str) {
@@ -143,5 +144,16 @@ fn grant_tenant_access(role: &str) {
     .or_raise();
     for t in stats {
         Spi::run(&format!("GRANT SELECT ON {t} TO {quoted}")).or_raise();
+    }
+    // The REST service's lookups for a project key (sql/service.sql), where
+    // this schema has them.
+    for f in ["memory.memory_owners(uuid[])", "memory.project_entities()"] {
+        let exists =
+            Spi::get_one_with_args::<bool>("SELECT to_regprocedure($1) IS NOT NULL", &[f.into()])
+                .or_raise()
+                .unwrap_or(false);
+        if exists {
+            Spi::run(&format!("GRANT EXECUTE ON FUNCTION {f} TO {quoted}")).or_raise();
+        }
     }
 }
