@@ -17,6 +17,8 @@ pub struct Stream<I> {
     /// The current batch, farthest first (pop gives the nearest).
     ready: Vec<Scored<I>>,
     discovered: usize,
+    /// A batch has run since `start`.
+    searched: bool,
 }
 
 impl<I: Copy + Ord> Stream<I> {
@@ -27,6 +29,7 @@ impl<I: Copy + Ord> Stream<I> {
             pending: BinaryHeap::new(),
             ready: Vec::new(),
             discovered: 0,
+            searched: false,
         }
     }
 
@@ -38,6 +41,7 @@ impl<I: Copy + Ord> Stream<I> {
         self.ready.clear();
         g.visit(entry.id);
         self.discovered = 1;
+        self.searched = false;
         self.cand.push(Reverse(entry));
         if g.is_live(entry.id) {
             self.pending.push(Reverse(entry));
@@ -50,9 +54,25 @@ impl<I: Copy + Ord> Stream<I> {
     }
 
     /// The next element, nearest first within each batch of `ef`.
+    ///
+    /// Between batches, a pending element no farther than every unexpanded
+    /// candidate is handed out without searching: the search stops by the
+    /// same rule (nothing it would expand next is nearer). An executor that
+    /// asks for one element past a batch, only to bound the reordering of
+    /// what it already has (`LIMIT k` with `ef = k`), then costs no second
+    /// search.
     pub fn next<G: Graph<Id = I>>(&mut self, g: &mut G, query: &[f32]) -> Option<Scored<I>> {
         if self.ready.is_empty() {
+            if self.searched {
+                if let Some(&Reverse(p)) = self.pending.peek() {
+                    if self.cand.peek().is_none_or(|&Reverse(c)| p.dist <= c.dist) {
+                        self.pending.pop();
+                        return Some(p);
+                    }
+                }
+            }
             self.batch(g, query);
+            self.searched = true;
         }
         self.ready.pop()
     }

@@ -217,3 +217,35 @@ fn repair_replaces_deleted_neighbours() {
     assert!(fixed.iter().all(|i| !view.dead.contains(i) && *i != node));
     assert!(fixed.len() >= kept.len(), "{fixed:?} from {kept:?}");
 }
+
+#[test]
+fn one_past_a_batch_costs_no_search() {
+    // LIMIT k with ef = k: the executor asks for the (k+1)-th element only to
+    // bound its reordering. A pending element no farther than the candidate
+    // front is handed out without a second search, after the whole batch.
+    let data = dataset(3000, 16, 12, 11);
+    let (mut g, _) = build(Metric::Cosine, &data);
+    let (entry, level) = g.entry().unwrap();
+    let mut free = 0;
+    for qi in 0..60 {
+        let q = Metric::Cosine.prepare(&data[qi * 37]).unwrap();
+        let ep = descend(&mut g, &q, entry, level, 0);
+        let mut s = Stream::new(10);
+        s.start(&mut g, ep);
+        let first: Vec<Scored<u32>> = (0..10).map(|_| s.next(&mut g, &q).unwrap()).collect();
+        let before = s.discovered();
+        let eleventh = s.next(&mut g, &q).unwrap();
+        assert!(
+            eleventh.dist >= first[9].dist,
+            "the element after a batch is never nearer than the batch"
+        );
+        assert!(first.iter().all(|x| x.id != eleventh.id));
+        if s.discovered() == before {
+            free += 1;
+        }
+    }
+    assert!(
+        free >= 40,
+        "only {free} of 60 queries got the 11th element without a search"
+    );
+}
