@@ -307,7 +307,8 @@ type QueryPairs = Query<Vec<(String, String)>>;
 /// `?user_id=`; the extension then finds the memories only within that
 /// user. A project key that names no user acts for the owners of the
 /// memories `ids` (Mem0's client sends no user with these calls): the
-/// request is fenced to exactly those users.
+/// request is fenced to exactly those users. With no ids (an agent, run or
+/// app deleted by name) a project key must name the user.
 async fn by_id_user(
     s: &Session,
     q: Vec<(String, String)>,
@@ -320,7 +321,7 @@ async fn by_id_user(
         }
         return Ok(Some(bound.clone()));
     }
-    if requested.is_none() && !s.principal.admin {
+    if requested.is_none() && !s.principal.admin && !ids.is_empty() {
         let ids: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
         let owners: Vec<String> = s
             .query(OWNERS_SQL, &[&ids])
@@ -584,17 +585,7 @@ pub async fn delete_entity(
         s.act_for(std::slice::from_ref(&name)).await?;
         p.user_id.clone()
     } else {
-        let requested = opt_str(&query_map(q), "user_id")?.filter(|u| !u.is_empty());
-        if let Some(bound) = &p.user_id {
-            if requested.as_ref().is_some_and(|u| u != bound) {
-                return Err(other_user());
-            }
-            Some(bound.clone())
-        } else {
-            s.act_for(&requested.iter().cloned().collect::<Vec<_>>())
-                .await?;
-            requested
-        }
+        by_id_user(&s, q, &[]).await?
     };
     let rows = s.query(DELETE_ENTITY_SQL, &[&kind, &name, &user]).await?;
     let n: i64 = match rows.first() {

@@ -47,16 +47,9 @@ struct Args {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-const TOPICS: [&str; 8] = [
-    "hiking in the alps",
-    "vegetarian cooking",
-    "jazz piano lessons",
-    "a trip to Japan",
-    "learning Rust",
-    "marathon training",
-    "the garden tomatoes",
-    "a new job at Acme",
-];
+#[path = "../load_topics.rs"]
+mod topics;
+use topics::TOPICS;
 
 fn query(i: usize) -> String {
     format!("what about {}?", TOPICS[i % TOPICS.len()])

@@ -60,16 +60,9 @@ struct Args {
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Http = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
 
-const TOPICS: [&str; 8] = [
-    "hiking in the alps",
-    "vegetarian cooking",
-    "jazz piano lessons",
-    "a trip to Japan",
-    "learning Rust",
-    "marathon training",
-    "the garden tomatoes",
-    "a new job at Acme",
-];
+#[path = "../load_topics.rs"]
+mod topics;
+use topics::TOPICS;
 
 #[derive(Default)]
 struct Record {
