@@ -23,6 +23,10 @@ echo "== retrieval quality (benches/retrieval)"
 python3 benches/retrieval/run.py --port "$DEMO_PORT"
 
 echo
+echo "== built-in inference on the labelled phrasing corpus (benches/phrasing)"
+python3 benches/phrasing/run.py --port "$DEMO_PORT"
+
+echo
 echo "== LoCoMo evidence recall, development conversations (benches/locomo; ~15 min)"
 if [ -n "${LOCOMO_JSON:-}" ] && [ -f "$LOCOMO_JSON" ]; then
     python3 -c "import psycopg" 2>/dev/null || pip install -q 'psycopg[binary]==3.2.3'
