@@ -578,7 +578,8 @@ pub fn decide(fact: &str, candidates: &[Candidate]) -> Decision {
 
 /// Step 4 of `decide` for simple English facts (`proposition`): the same
 /// claim as a candidate, said in other words, is NONE; its negation
-/// ("Doesn't play tennis anymore", "Quit smoking") DELETEs the candidate;
+/// ("Doesn't play tennis anymore", "Quit smoking", "Gave up playing chess"
+/// against "Loves playing chess") DELETEs the candidate;
 /// a positive claim that a candidate denied ("Eats meat again" after
 /// "Doesn't eat meat") UPDATEs it. Immutable candidates are left alone.
 fn decide_proposition(fact: &str, candidates: &[Candidate]) -> Option<Decision> {
@@ -587,7 +588,7 @@ fn decide_proposition(fact: &str, candidates: &[Candidate]) -> Option<Decision> 
         .iter()
         .enumerate()
         .filter_map(|(i, c)| proposition::of(&c.text).map(|p| (i, p)))
-        .find(|(_, p)| p.same_claim(&new))?;
+        .find(|(_, p)| p.same_claim(&new) || p.opposes(&new))?;
     let what = if new.object.is_empty() {
         new.predicate.clone()
     } else {

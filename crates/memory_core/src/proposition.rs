@@ -29,6 +29,29 @@ impl Prop {
             && self.predicate == other.predicate
             && self.object == other.object
     }
+
+    /// The activity a claim is about: liking an activity ("Loves playing
+    /// chess") is about the activity itself (play, chess); any other claim
+    /// is its predicate and object.
+    fn activity(&self) -> (String, String) {
+        if self.predicate == "like" {
+            let mut words = self.object.split(' ');
+            if let Some(first) = words.next().filter(|w| w.len() > 4 && w.ends_with("ing")) {
+                let rest: Vec<&str> = words.collect();
+                return (verb_key(first, Form::Gerund), rest.join(" "));
+            }
+        }
+        (self.predicate.clone(), self.object.clone())
+    }
+
+    /// The other fact denies this one: the same claim with the opposite
+    /// polarity, or an activity given up that this one liked ("Gave up
+    /// playing chess" against "Loves playing chess"), or taken up again.
+    pub fn opposes(&self, other: &Prop) -> bool {
+        self.negated != other.negated
+            && self.subject == other.subject
+            && (self.same_claim(other) || self.activity() == other.activity())
+    }
 }
 
 /// Negations followed by a verb's base form ("doesn't play").
@@ -80,6 +103,12 @@ const ADVERBS: &[&str] = &[
     "daily",
     "weekly",
     "much",
+    "yesterday",
+    "today",
+    "tonight",
+    "recently",
+    "lately",
+    "already",
 ];
 const TIME_NOUNS: &[&str] = &[
     "day",
@@ -106,6 +135,9 @@ const TIME_NOUNS: &[&str] = &[
     "saturdays",
     "sundays",
     "days",
+    "weeks",
+    "months",
+    "years",
 ];
 const DETERMINERS: &[&str] = &[
     "a", "an", "the", "my", "his", "her", "their", "our", "some", "any",
@@ -185,7 +217,7 @@ fn trim_adverbials(words: &mut Vec<String>) {
             let before = words[n - 2].as_str();
             if matches!(
                 before,
-                "every" | "each" | "on" | "at" | "these" | "per" | "a"
+                "every" | "each" | "on" | "at" | "these" | "per" | "a" | "last" | "next" | "this"
             ) {
                 words.truncate(n - 2);
             } else if n >= 3 && before == "the" && words[n - 3] == "in" {
@@ -193,6 +225,9 @@ fn trim_adverbials(words: &mut Vec<String>) {
             } else {
                 return;
             }
+        } else if last == "ago" && n >= 3 && TIME_NOUNS.contains(&words[n - 2].as_str()) {
+            // "two years ago", "a week ago"
+            words.truncate(n - 3);
         } else if n >= 2
             && matches!(
                 (words[n - 2].as_str(), last),
@@ -366,6 +401,13 @@ mod tests {
         assert!(p("Stopped running on weekends").same_claim(&p("Runs")));
         assert!(p("Gave up hiking").same_claim(&p("Hikes a lot")));
         assert!(p("Studies French").same_claim(&p("Stopped studying French")));
+        assert!(p("Quit smoking last year").same_claim(&p("Smokes")));
+        assert!(p("Stopped running two years ago").same_claim(&p("Runs")));
+        assert!(p("Gave up playing chess").opposes(&p("Loves playing chess")));
+        assert!(p("Enjoys swimming").opposes(&p("Doesn't swim anymore")));
+        assert!(!p("Enjoys swimming").opposes(&p("Enjoys swimming")));
+        assert!(!p("Gave up playing chess").opposes(&p("Loves playing golf")));
+        assert!(!p("Sister gave up playing chess").opposes(&p("Loves playing chess")));
     }
 
     #[test]
