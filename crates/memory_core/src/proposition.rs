@@ -103,6 +103,11 @@ const ADVERBS: &[&str] = &[
     "daily",
     "weekly",
     "much",
+];
+/// Words that date one occasion. Dropped only after a verb of stopping
+/// ("Quit smoking last year" is the habit's end; "Didn't smoke yesterday"
+/// is one day, not a denial of "Smokes").
+const EPISODE_ADVERBS: &[&str] = &[
     "yesterday",
     "today",
     "tonight",
@@ -204,28 +209,33 @@ fn starts_with(words: &[String], prefix: &[&str]) -> bool {
 
 /// Drop time adverbials and filler words at the end ("every Sunday",
 /// "anymore", "these days", "on weekends") and at the start ("now", "still").
-fn trim_adverbials(words: &mut Vec<String>) {
+/// With `episode`, also the words that date one occasion ("last year",
+/// "two years ago", "yesterday").
+fn trim_adverbials(words: &mut Vec<String>, episode: bool) {
     loop {
         let n = words.len();
         if n == 0 {
             return;
         }
         let last = words[n - 1].as_str();
-        if ADVERBS.contains(&last) {
+        if ADVERBS.contains(&last) || (episode && EPISODE_ADVERBS.contains(&last)) {
             words.pop();
         } else if n >= 2 && TIME_NOUNS.contains(&last) {
             let before = words[n - 2].as_str();
+            let dated = matches!(before, "last" | "next" | "this");
             if matches!(
                 before,
-                "every" | "each" | "on" | "at" | "these" | "per" | "a" | "last" | "next" | "this"
-            ) {
+                "every" | "each" | "on" | "at" | "these" | "per" | "a"
+            ) || (episode && dated)
+            {
                 words.truncate(n - 2);
             } else if n >= 3 && before == "the" && words[n - 3] == "in" {
                 words.truncate(n - 3);
             } else {
                 return;
             }
-        } else if last == "ago" && n >= 3 && TIME_NOUNS.contains(&words[n - 2].as_str()) {
+        } else if episode && last == "ago" && n >= 3 && TIME_NOUNS.contains(&words[n - 2].as_str())
+        {
             // "two years ago", "a week ago"
             words.truncate(n - 3);
         } else if n >= 2
@@ -289,7 +299,7 @@ pub fn of(fact: &str) -> Option<Prop> {
     } else if matches!(words[0].as_str(), "i" | "user") {
         words.remove(0);
     }
-    trim_adverbials(&mut words);
+    trim_adverbials(&mut words, false);
     if words.is_empty() {
         return None;
     }
@@ -310,6 +320,8 @@ pub fn of(fact: &str) -> Option<Prop> {
         (true, Form::Finite)
     } else if let Some(p) = NEG_GERUND.iter().find(|p| starts_with(&words, p)) {
         words.drain(..p.len());
+        // A habit stopped at some date: the date says when, not what.
+        trim_adverbials(&mut words, true);
         (true, Form::Gerund)
     } else {
         (false, Form::Finite)
@@ -403,6 +415,9 @@ mod tests {
         assert!(p("Studies French").same_claim(&p("Stopped studying French")));
         assert!(p("Quit smoking last year").same_claim(&p("Smokes")));
         assert!(p("Stopped running two years ago").same_claim(&p("Runs")));
+        // One occasion is not the habit's end.
+        assert!(!p("Didn't smoke yesterday").same_claim(&p("Smokes")));
+        assert!(!p("Didn't swim last week").opposes(&p("Loves swimming")));
         assert!(p("Gave up playing chess").opposes(&p("Loves playing chess")));
         assert!(p("Enjoys swimming").opposes(&p("Doesn't swim anymore")));
         assert!(!p("Enjoys swimming").opposes(&p("Enjoys swimming")));
