@@ -15,6 +15,9 @@ used for tuning; figures are printed for the whole corpus and for that
 fifth, with decision accuracy, false merges (a different fact collapsed
 into an existing one), missed updates/deletes and stored duplicates.
   benches/phrasing/run.py [--port 28815] [--embedder minilm] [--show-failures]
+                          [--db NAME] [--floor-accuracy 0.6 --max-false-merges 0.0]
+With the floors (make test runs it so), it exits 1 when the accuracy on the
+whole corpus falls below the floor or false merges rise above the ceiling.
 """
 import argparse
 import hashlib
@@ -28,9 +31,9 @@ DATA = os.path.join(HERE, "..", "..", "crates", "memory_core", "tests", "data", 
 DB = "memory_bench_phrasing"
 
 
-def psql(port, sql, db=DB):
+def psql(port, sql, db=None):
     out = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", "localhost",
-                          "-p", str(port), "-U", "postgres", "-d", db],
+                          "-p", str(port), "-U", "postgres", "-d", db or DB],
                          input=sql, capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"psql failed: {out.stderr}")
@@ -92,6 +95,17 @@ def judge(case, existing_ids, events):
     return not errors, errors
 
 
+def rates(rows):
+    """(accuracy, false-merge rate, missed update/delete rate)."""
+    n = len(rows)
+    ok = sum(1 for r in rows if r["ok"])
+    adds = [r for r in rows if any(ev == "ADD" for ev, _ in r["case"]["expect"]) and r["case"]["existing"]]
+    sup = [r for r in rows if any(ev in ("UPDATE", "DELETE") for ev, _ in r["case"]["expect"])]
+    fm = sum(1 for r in adds if "false merge" in r["errors"])
+    mu = sum(1 for r in sup if "missed update/delete" in r["errors"])
+    return ok / max(n, 1), fm / max(len(adds), 1), mu / max(len(sup), 1)
+
+
 def report(title, rows):
     n = len(rows)
     if n == 0:
@@ -107,11 +121,16 @@ def report(title, rows):
 
 
 def main():
+    global DB
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=28815)
     ap.add_argument("--embedder", default="minilm")
     ap.add_argument("--show-failures", action="store_true")
+    ap.add_argument("--db", default=DB)
+    ap.add_argument("--floor-accuracy", type=float, default=None)
+    ap.add_argument("--max-false-merges", type=float, default=None)
     args = ap.parse_args()
+    DB = args.db
     cases = [json.loads(line) for line in open(DATA) if line.strip()]
     psql(args.port, f"DROP DATABASE IF EXISTS {DB}", db="postgres")
     psql(args.port, f"CREATE DATABASE {DB}", db="postgres")
@@ -137,6 +156,17 @@ def main():
                 evs = [(e.get("event"), e.get("memory")) for e in r["events"]]
                 print(f"{r['case']['id']}: {sorted(r['errors'])}: {r['case']['message']!r} -> {evs}")
     psql(args.port, f"DROP DATABASE IF EXISTS {DB}", db="postgres")
+    acc, fm, _ = rates(rows)
+    failed = []
+    if args.floor_accuracy is not None and acc < args.floor_accuracy:
+        failed.append(f"accuracy {acc:.3f} is below the floor {args.floor_accuracy}")
+    if args.max_false_merges is not None and fm > args.max_false_merges:
+        failed.append(f"false merges {fm:.3f} are above the ceiling {args.max_false_merges}")
+    if failed:
+        print("phrasing: FAIL: " + "; ".join(failed))
+        raise SystemExit(1)
+    if args.floor_accuracy is not None:
+        print(f"phrasing: accuracy {acc:.3f} >= floor {args.floor_accuracy}, false merges {fm:.3f}")
 
 
 if __name__ == "__main__":
