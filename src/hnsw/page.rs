@@ -577,12 +577,26 @@ impl PageGraph {
 
     /// Runs `f` on element `id` under a share lock.
     pub fn with<R>(&mut self, id: u64, f: impl FnOnce(&Element) -> R) -> R {
+        self.read(id, false, f)
+    }
+
+    /// `with`, first asking the CPU for the cache lines of the element's
+    /// vector when `vector` is set: the vector of a bottom-layer element
+    /// (most are) starts after its links, and its lines then arrive
+    /// together instead of one after another in the distance computation.
+    #[inline]
+    fn read<R>(&mut self, id: u64, vector: bool, f: impl FnOnce(&Element) -> R) -> R {
         let (block, offset) = unpack(id);
         self.reads += 1;
         let b = Buf::read(self.index, block, pg_sys::BUFFER_LOCK_SHARE);
         // SAFETY: the page is pinned and share-locked by `b` for the whole
         // time the slice is used.
         let bytes = unsafe { item(b.page(), offset) };
+        if vector {
+            if let Some(t) = bytes.as_deref() {
+                prefetch(t, self.shape.vector_offset(0), 2 * self.shape.dims);
+            }
+        }
         let Some(e) = bytes.and_then(|t| Element::parse(t, self.shape)) else {
             drop(b);
             corrupted(id)
@@ -630,27 +644,9 @@ impl Graph for PageGraph {
 
     fn distance(&mut self, query: &[f32], id: u64) -> f32 {
         let metric = self.metric;
-        let (block, offset) = unpack(id);
-        self.reads += 1;
-        let b = Buf::read(self.index, block, pg_sys::BUFFER_LOCK_SHARE);
-        // SAFETY: the page is pinned and share-locked by `b` while the slice
-        // is used.
-        let bytes = unsafe { item(b.page(), offset) };
-        if let Some(t) = bytes.as_deref() {
-            // The vector of a bottom-layer element (most are) starts after
-            // its links: ask for all its cache lines at once, so that they
-            // arrive together instead of one after another in the dot
-            // product.
-            prefetch(t, self.shape.vector_offset(0), 2 * self.shape.dims);
-        }
-        let Some(e) = bytes.and_then(|t| Element::parse(t, self.shape)) else {
-            drop(b);
-            corrupted(id)
-        };
-        if e.deleted() {
-            self.dead.insert(id);
-        }
-        e.with_vector(|v| metric.distance_f16(query, v))
+        self.read(id, true, |e| {
+            e.with_vector(|v| metric.distance_f16(query, v))
+        })
     }
 
     fn between(&mut self, a: u64, b: u64) -> f32 {
