@@ -175,14 +175,14 @@ async fn call_tool(
                 &["metadata", "infer", "user_id", "agent_id", "run_id"],
             );
             m.insert("messages".into(), Value::String(text));
-            routes::add_value(st, headers, &m).await
+            routes::add_value(st, headers, m).await
         }
         "search_memory" => {
             let m = pick(
                 args,
                 &["query", "filters", "top_k", "user_id", "agent_id", "run_id"],
             );
-            routes::search_value(st, headers, &m).await
+            routes::search_value(st, headers, m).await
         }
         "list_memories" => {
             let limit = opt_int(args, "limit", 1, 1000)?.unwrap_or(100);

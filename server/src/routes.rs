@@ -69,12 +69,11 @@ pub async fn health(State(st): St) -> Reply {
 
 pub async fn add(State(st): St, headers: HeaderMap, body: Body) -> Reply {
     let m = object(body, st.body_limit)?;
-    Ok(Json(add_value(&st, &headers, &m).await?))
+    Ok(Json(add_value(&st, &headers, m).await?))
 }
 
 /// `add` for a parsed body (REST and the MCP tool).
-pub async fn add_value(st: &AppState, headers: &HeaderMap, m: &Object) -> ApiResult<Value> {
-    let m = m.clone();
+pub async fn add_value(st: &AppState, headers: &HeaderMap, m: Object) -> ApiResult<Value> {
     let messages = match m.get("messages") {
         None | Some(Value::Null) => return Err(ApiError::bad_request("'messages' is required")),
         Some(v) => v.clone(),
@@ -133,12 +132,11 @@ const SEARCH_SQL: &str = "SELECT memory.search($1::text, user_id => $2::text, ag
 
 pub async fn search(State(st): St, headers: HeaderMap, body: Body) -> Reply {
     let m = object(body, st.body_limit)?;
-    Ok(Json(search_value(&st, &headers, &m).await?))
+    Ok(Json(search_value(&st, &headers, m).await?))
 }
 
 /// `search` for a parsed body (REST and the MCP tool).
-pub async fn search_value(st: &AppState, headers: &HeaderMap, m: &Object) -> ApiResult<Value> {
-    let m = m.clone();
+pub async fn search_value(st: &AppState, headers: &HeaderMap, m: Object) -> ApiResult<Value> {
     let query = match opt_str(&m, "query")? {
         Some(q) if !q.trim().is_empty() => q,
         _ => return Err(ApiError::bad_request("'query' must be a non-empty string")),
