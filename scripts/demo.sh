@@ -62,4 +62,5 @@ cat <<EXAMPLE
        -H 'Authorization: Token ${project_key}' -H 'Content-Type: application/json' \\
        -d '{"query": "music", "filters": {"user_id": {"in": ["alice", "bob"]}}}'
 EXAMPLE
+say "memory browser: http://127.0.0.1:${SERVICE_PORT}/ui/ (sign in with either key above)"
 say "the server keeps running: 'make psql' opens a session, 'make stop' stops it and the REST service"

@@ -6,8 +6,10 @@
 # bob), memory-server on port 28821, and tests/service_client.py driving it
 # with the official mem0ai client (pinned, in a venv cached under target/)
 # and with raw HTTP; then tests/mcp_client.py drives the MCP endpoint with
-# the official mcp client package (pinned, in its own venv). The built-in
-# embedder and extractor: no network.
+# the official mcp client package (pinned, in its own venv), and
+# tests/ui_client.py the memory browser at /ui/ with Debian's chromium and a
+# pinned selenium. The built-in embedder and extractor: no network.
+# SERVICE_TESTS picks parts (default "rest mcp ui load").
 source "$(dirname "$0")/../scripts/common.sh"
 cd "$REPO"
 
@@ -16,10 +18,15 @@ HTTP_PORT="${SERVICE_HTTP_PORT:-28821}"
 DB=memory_service
 MEM0_VERSION=2.2.1
 MCP_VERSION=1.30.0
+SELENIUM_VERSION=4.50.0
+PARTS=" ${SERVICE_TESTS:-rest mcp ui load} "
+part() { [[ "$PARTS" == *" $1 "* ]]; }
 export CARGO_TARGET_DIR="${REPO}/target/server"
 BIN="${CARGO_TARGET_DIR}/debug/memory-server"
 VENV="${REPO}/target/service-venv"
 MCP_VENV="${REPO}/target/mcp-venv"
+UI_VENV="${REPO}/target/ui-venv"
+SHOTS="${REPO}/target/ui-screens"
 LOG="${REPO}/target/service-test.log"
 pid=""
 
@@ -52,6 +59,22 @@ if ! "$MCP_VENV/bin/python" -c "import importlib.metadata as m; assert m.version
     rm -rf "$MCP_VENV"
     python3 -m venv "$MCP_VENV"
     "$MCP_VENV/bin/pip" install -q --disable-pip-version-check "mcp==$MCP_VERSION"
+fi
+
+if part ui; then
+    # The browser and its driver from Debian (no downloaded browser build);
+    # selenium is told where both are, so it fetches nothing either.
+    if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+        say "installing chromium and chromium-driver"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+    fi
+    if ! "$UI_VENV/bin/python" -c "import importlib.metadata as m; assert m.version('selenium') == '$SELENIUM_VERSION'" 2>/dev/null; then
+        say "installing selenium==$SELENIUM_VERSION into $UI_VENV"
+        rm -rf "$UI_VENV"
+        python3 -m venv "$UI_VENV"
+        "$UI_VENV/bin/pip" install -q --disable-pip-version-check "selenium==$SELENIUM_VERSION"
+    fi
 fi
 
 # A fresh cluster each run.
@@ -94,14 +117,29 @@ PY
     sleep 0.1
 done
 
-say "REST service tests (mem0ai $MEM0_VERSION client and raw HTTP)"
 status=0
+if part rest; then
+say "REST service tests (mem0ai $MEM0_VERSION client and raw HTTP)"
 MEM0_TELEMETRY=false "$VENV/bin/python" tests/service_client.py \
     --url "http://127.0.0.1:${HTTP_PORT}" --key-a "$key_a" --key-b "$key_b" \
     --pg-port "$PG_PORT" --repo "$REPO" --db "$DB" || status=$?
+fi
+if part mcp; then
 say "MCP endpoint tests (mcp $MCP_VERSION client)"
 "$MCP_VENV/bin/python" tests/mcp_client.py \
     --url "http://127.0.0.1:${HTTP_PORT}" --key-a "$key_a" --project-key "$key_p" || status=$?
+fi
+if part ui; then
+say "memory browser tests (chromium, selenium $SELENIUM_VERSION); screenshots in ${SHOTS}"
+# The REST tests above leave memories behind: a clean database for these.
+psql_t -d "$DB" -c "DELETE FROM memory.memories WHERE user_id IN ('alice', 'bob', 'carol', 'bulk')" \
+    -c "DELETE FROM memory.entities WHERE user_id IN ('alice', 'bob', 'carol', 'bulk')" >/dev/null
+rm -rf "$SHOTS"
+"$UI_VENV/bin/python" tests/ui_client.py \
+    --url "http://127.0.0.1:${HTTP_PORT}" --key-a "$key_a" --key-b "$key_b" --project-key "$key_p" \
+    --pg-port "$PG_PORT" --db "$DB" --shots "$SHOTS" || status=$?
+fi
+if part load; then
 say "load with a fault: 32 clients (a project key, one user each) for 12 s, the database restarted at 4 s"
 acked="${REPO}/target/load-acked.txt"
 rm -f "$acked"
@@ -123,6 +161,7 @@ case "$missing" in
     *", 0 missing") [ "${missing%% *}" -gt 0 ] || { echo "FAIL: no add was acknowledged" >&2; status=1; } ;;
     *) echo "FAIL: acknowledged adds are missing" >&2; status=1 ;;
 esac
+fi
 if grep -qF -e "$key_a" -e "$key_b" -e "$key_p" "$LOG"; then
     echo "FAIL: an API key appears in the service log" >&2
     status=1

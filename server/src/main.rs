@@ -9,6 +9,7 @@ mod mcp;
 mod request;
 mod routes;
 mod session;
+mod ui;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, StatusCode};
@@ -96,6 +97,10 @@ fn app(state: Arc<AppState>) -> Router {
             "/v1/batch/",
             put(routes::batch_update).delete(routes::batch_delete),
         )
+        .route("/v1/graph/", get(routes::graph))
+        .route("/ui", get(ui::redirect))
+        .route("/ui/", get(ui::index))
+        .route("/ui/{file}", get(ui::asset))
         .route(
             "/mcp",
             post(mcp::post)

@@ -128,7 +128,7 @@ pub async fn add_value(st: &AppState, headers: &HeaderMap, m: Object) -> ApiResu
 
 const SEARCH_SQL: &str = "SELECT memory.search($1::text, user_id => $2::text, agent_id => $3::text,
         run_id => $4::text, filters => $5::jsonb, top_k => $6::int, threshold => $7::real,
-        keyword_search => $8::boolean)";
+        keyword_search => $8::boolean, explain => $9::boolean)";
 
 pub async fn search(State(st): St, headers: HeaderMap, body: Body) -> Reply {
     let m = object(body, st.body_limit)?;
@@ -144,6 +144,9 @@ pub async fn search_value(st: &AppState, headers: &HeaderMap, m: Object) -> ApiR
     let top_k = opt_int(&m, "top_k", 1, 1000)?.unwrap_or(10) as i32;
     let threshold = opt_f64(&m, "threshold")?.map(|t| t as f32);
     let keyword = opt_bool(&m, "keyword_search")?.unwrap_or(true);
+    // Not Mem0's: each hit's rank and score per channel (the memory browser
+    // shows them).
+    let explain = opt_bool(&m, "explain")?.unwrap_or(false);
     let fields = match m.get("fields") {
         None | Some(Value::Null) => None,
         Some(Value::Array(a)) if a.iter().all(Value::is_string) => Some(a.clone()),
@@ -167,6 +170,7 @@ pub async fn search_value(st: &AppState, headers: &HeaderMap, m: Object) -> ApiR
                 &top_k,
                 &threshold,
                 &keyword,
+                &explain,
             ],
         )
         .await?;
@@ -184,13 +188,8 @@ pub async fn search_value(st: &AppState, headers: &HeaderMap, m: Object) -> ApiR
 
 // ------------------------------------------------------------------ get_all
 
-const GET_ALL_SQL: &str = "SELECT jsonb_build_object(
-        'count', jsonb_array_length(g.r->'results'),
-        'results', coalesce((SELECT jsonb_agg(e ORDER BY o)
-                             FROM jsonb_array_elements(g.r->'results') WITH ORDINALITY AS t(e, o)
-                             WHERE o > $5::bigint AND o <= $5::bigint + $6::bigint), '[]'::jsonb))
-    FROM memory.get_all(user_id => $1::text, agent_id => $2::text, run_id => $3::text,
-                        filters => $4::jsonb, top_k => 2147483647) AS g(r)";
+const GET_ALL_SQL: &str = "SELECT memory.get_all_page(user_id => $1::text, agent_id => $2::text,
+        run_id => $3::text, filters => $4::jsonb, page => $5::int, page_size => $6::int)";
 
 pub async fn get_all(
     st: &AppState,
@@ -212,7 +211,7 @@ pub async fn get_all(
     scope.fence(&s.principal)?;
     let filters = listing_filters(m, &scope, &s.principal)?;
     s.act_for(&named_users(&scope, filters.as_ref())).await?;
-    let offset = (page - 1) * size;
+    let (page_no, page_size) = (page as i32, size as i32);
     let out = s
         .json(
             GET_ALL_SQL,
@@ -221,8 +220,8 @@ pub async fn get_all(
                 &scope.agent_id,
                 &scope.run_id,
                 &filters,
-                &offset,
-                &size,
+                &page_no,
+                &page_size,
             ],
         )
         .await?;
@@ -594,6 +593,39 @@ pub async fn delete_entity(
     Ok(Json(
         json!({"message": "Entity deleted successfully.", "deleted": n}),
     ))
+}
+
+// ------------------------------------------------------------------ graph
+
+const GRAPH_SQL: &str = "SELECT memory.graph(user_id => $1::text, agent_id => $2::text,
+        run_id => $3::text, as_of => $4::text::timestamptz, max_relations => $5::int)";
+
+/// `GET /v1/graph/?user_id=...` (not Mem0's): the scope's entities and
+/// relations valid at `as_of` (a timestamp; now when absent), at most
+/// `max_relations` (default 1000).
+pub async fn graph(State(st): St, headers: HeaderMap, Query(q): QueryPairs) -> Reply {
+    let m = query_map(q);
+    let mut scope = Scope::from_object(&m)?;
+    let as_of = opt_str(&m, "as_of")?.filter(|t| !t.trim().is_empty());
+    let max = opt_int(&m, "max_relations", 1, 10_000)?.unwrap_or(1000) as i32;
+    let s = Session::open(&st, &headers).await?;
+    scope.fence(&s.principal)?;
+    if !scope.has_fence() {
+        return Err(ApiError::bad_request(
+            "the graph needs a scope: user_id, agent_id or run_id as query parameters",
+        ));
+    }
+    s.act_for(&named_users(&scope, None)).await?;
+    let out = s
+        .json(
+            GRAPH_SQL,
+            &[&scope.user_id, &scope.agent_id, &scope.run_id, &as_of, &max],
+        )
+        .await?;
+    s.commit().await?;
+    Ok(Json(out.unwrap_or_else(
+        || json!({"entities": [], "relations": []}),
+    )))
 }
 
 // ------------------------------------------------------------------ batch

@@ -75,6 +75,56 @@ fn get_all(
     query_json(&sql, &args).unwrap_or_else(|| JsonB(serde_json::json!({"results": []})))
 }
 
+/// Largest page of `get_all_page`.
+const MAX_PAGE_SIZE: i32 = 1000;
+
+/// One page of `get_all`, newest first, with the number of all matching
+/// memories: `{"count", "results"}`. Only the page's rows become JSON, so a
+/// page of a 10k-memory scope costs little more than counting it (the REST
+/// listing and the memory browser page with it).
+#[pg_extern]
+fn get_all_page(
+    user_id: default!(Option<&str>, "NULL"),
+    agent_id: default!(Option<&str>, "NULL"),
+    run_id: default!(Option<&str>, "NULL"),
+    filters: default!(Option<JsonB>, "NULL"),
+    page: default!(i32, 1),
+    page_size: default!(i32, 100),
+) -> JsonB {
+    if page < 1 {
+        raise(
+            Error::invalid_parameter(format!("page must be at least 1, not {page}"))
+                .hint("Pages are numbered from 1."),
+        );
+    }
+    if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
+        raise(
+            Error::invalid_parameter(format!(
+                "page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}"
+            ))
+            .hint("Ask for smaller pages."),
+        );
+    }
+    let scope = Scope::new(user_id, agent_id, run_id, false).or_raise();
+    let mut args = Vec::new();
+    let clause = filter_clause(&scope, filters.as_ref(), &mut args, "memory.get_all_page");
+    args.push(i64::from(page_size).into());
+    args.push(((i64::from(page) - 1) * i64::from(page_size)).into());
+    let (limit, offset) = (args.len() - 1, args.len());
+    let sql = format!(
+        "WITH f AS MATERIALIZED (
+             SELECT m.id, m.created_at FROM memory.memories m WHERE {CURRENT} AND {clause})
+         SELECT jsonb_build_object(
+             'count', (SELECT count(*) FROM f),
+             'results', coalesce((
+                 SELECT jsonb_agg({MEMORY_JSON} ORDER BY p.created_at DESC, p.id)
+                 FROM (SELECT f.id, f.created_at FROM f ORDER BY f.created_at DESC, f.id
+                       LIMIT ${limit} OFFSET ${offset}) p
+                 JOIN memory.memories m ON m.id = p.id), '[]'::jsonb))"
+    );
+    query_json(&sql, &args).unwrap_or_else(|| JsonB(serde_json::json!({"count": 0, "results": []})))
+}
+
 /// Replace a memory's text (and metadata when given), keeping its id; the old
 /// text goes to history as an 'UPDATE'. `expiration_date` sets a new expiry;
 /// `'infinity'` removes it; NULL keeps it. The memory moves to the hot tier.

@@ -21,7 +21,8 @@ use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
 
 /// Mem0's memory item, built from a row aliased `m`. Scope keys are always
-/// present (null when unset); optional attributes only when set.
+/// present (null when unset); optional attributes only when set (`tier`
+/// only for the cold tier).
 pub const MEMORY_JSON: &str = "(jsonb_build_object(
         'id', m.id, 'memory', m.memory, 'hash', m.hash, 'metadata', m.metadata,
         'categories', to_jsonb(m.categories), 'created_at', m.created_at,
@@ -29,7 +30,8 @@ pub const MEMORY_JSON: &str = "(jsonb_build_object(
         'run_id', m.run_id, 'memory_type', m.memory_type, 'immutable', m.immutable)
     || jsonb_strip_nulls(jsonb_build_object(
         'app_id', m.app_id, 'actor_id', m.actor_id, 'role', m.role,
-        'expiration_date', m.expires_at, 'valid_to', m.valid_to)))";
+        'expiration_date', m.expires_at, 'valid_to', m.valid_to,
+        'tier', nullif(m.tier, 'hot'))))";
 
 /// Rows a search or listing may return: current and not expired.
 pub const CURRENT: &str =

@@ -19,6 +19,14 @@ SELECT memories_of(memory.get_all(user_id => 'dana'));
 SELECT memories_of(memory.get_all(user_id => 'dana', top_k => 2));
 SELECT sqlstate_of($$SELECT memory.get_all(user_id => 'dana', top_k => 0)$$);
 SELECT memory.get_all(user_id => 'nobody');
+-- get_all_page: one page, newest first, and the count of all
+SELECT p->'count' AS count, memories_of(p) FROM (SELECT memory.get_all_page(user_id => 'dana', page => 1, page_size => 2) AS p) s;
+SELECT p->'count' AS count, memories_of(p) FROM (SELECT memory.get_all_page(user_id => 'dana', page => 2, page_size => 2) AS p) s;
+SELECT memory.get_all_page(user_id => 'dana', page => 9) AS past_the_end;
+SELECT memory.get_all_page(user_id => 'nobody');
+SELECT sqlstate_of($$SELECT memory.get_all_page(user_id => 'dana', page => 0)$$) AS page_0,
+       sqlstate_of($$SELECT memory.get_all_page(user_id => 'dana', page_size => 1001)$$) AS page_size_1001,
+       sqlstate_of($$SELECT memory.get_all_page()$$) AS no_scope;
 
 -- update keeps the id, writes history with old and new text
 SELECT id AS single_id FROM memory.memories WHERE memory = 'I am single' \gset

@@ -31,6 +31,21 @@ SELECT source, relation, destination FROM memory.neighbors('Alice', user_id => '
 SELECT s.name, r.relation, t.name, r.valid_from, r.valid_to FROM memory.relations r
 JOIN memory.entities s ON s.id = r.source_id JOIN memory.entities t ON t.id = r.target_id
 WHERE r.user_id = 'g2' ORDER BY r.valid_from;
+-- memory.graph: the scope's entities and relations as they stood at a time
+SELECT v.label, g->'truncated' AS truncated, (g->>'since')::timestamptz = '2026-03-01' AS since_first,
+       (SELECT array_agg(e->>'name' ORDER BY e->>'name') FROM jsonb_array_elements(g->'entities') e) AS entities,
+       (SELECT array_agg(format('%s %s %s', r->>'source', r->>'relationship', r->>'destination'))
+          FROM jsonb_array_elements(g->'relations') r) AS relations
+FROM (VALUES ('now', memory.graph(user_id => 'g2')),
+             ('april', memory.graph(user_id => 'g2', as_of => '2026-04-01')),
+             ('february', memory.graph(user_id => 'g2', as_of => '2026-02-01'))) v(label, g);
+SELECT jsonb_array_length(g->'relations') AS shown, g->'truncated' AS truncated
+FROM (SELECT memory.graph(user_id => 'g1', max_relations => 1) AS g) s;
+SELECT (g->'relations'->0) ?& ARRAY['source_id', 'destination_id', 'memory_id', 'valid_from', 'valid_to'] AS has_keys
+FROM (SELECT memory.graph(user_id => 'g1') AS g) s;
+SELECT memory.graph(user_id => 'nobody') - 'as_of' AS empty;
+SELECT sqlstate_of($$SELECT memory.graph()$$) AS no_scope,
+       sqlstate_of($$SELECT memory.graph(user_id => 'g1', max_relations => 0)$$) AS max_0;
 
 -- the user's own facts: the user entity is named after user_id
 SELECT memory.add('I live in Paris. I work at Acme. I have a dog named Rex. My sister lives in Berlin.', user_id => 'g3')->'relations'->'added_entities' AS added;

@@ -104,6 +104,9 @@ DO $$ DECLARE r jsonb; BEGIN
 END $$;
 SELECT memory, tier, embedding IS NULL AS no_f32, memory.dims(embedding_half) AS f16_dims
 FROM memory.memories WHERE user_id = 'lc' AND valid_to IS NULL ORDER BY tier, memory;
+-- listings name the cold tier (a hot memory has no 'tier' key)
+SELECT x->>'memory' AS memory, x->>'tier' AS tier
+FROM jsonb_array_elements(memory.get_all(user_id => 'lc')->'results') x ORDER BY 2, 1;
 SELECT s->'hot'->'current' AS hot, s->'cold'->'current' AS cold,
        (s->'cold'->>'embedding_bytes')::int < (s->'hot'->>'embedding_bytes')::int AS cold_vectors_smaller
 FROM memory.stats(user_id => 'lc') s;
