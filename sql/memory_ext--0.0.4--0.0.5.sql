@@ -1,7 +1,9 @@
 -- memory_ext 0.0.4 -> 0.0.5, for the memory browser of memory-server:
 -- memory.get_all_page (one page of a listing and the total count, only the
 -- page's rows made into JSON) and memory.graph (a scope's entities and
--- relations valid at a time, as one jsonb value).
+-- relations valid at a time, as one jsonb value); memory.memory_owners also
+-- finds the owner of a deleted memory in its history (a project key can read
+-- that history).
 \echo Use "ALTER EXTENSION memory_ext UPDATE TO '0.0.5'" to load this file. \quit
 
 CREATE  FUNCTION "get_all_page"(
@@ -64,3 +66,18 @@ END
 $fn$;
 COMMENT ON FUNCTION memory.graph IS
     'memory_ext: a scope''s entities and relations valid at as_of (now by default), as jsonb';
+
+CREATE OR REPLACE FUNCTION memory.memory_owners(ids uuid[])
+RETURNS SETOF text
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT m.user_id FROM memory.memories m
+    WHERE m.id = ANY (ids) AND m.user_id IS NOT NULL
+    UNION
+    -- a deleted memory: the user its history names (its history stays
+    -- readable, as in Mem0)
+    SELECT h.user_id FROM memory.history h
+    WHERE h.memory_id = ANY (ids) AND h.user_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM memory.memories m WHERE m.id = h.memory_id)
+$fn$;

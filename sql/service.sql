@@ -119,8 +119,14 @@ RETURNS SETOF text
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-    SELECT DISTINCT m.user_id FROM memory.memories m
+    SELECT m.user_id FROM memory.memories m
     WHERE m.id = ANY (ids) AND m.user_id IS NOT NULL
+    UNION
+    -- a deleted memory: the user its history names (its history stays
+    -- readable, as in Mem0)
+    SELECT h.user_id FROM memory.history h
+    WHERE h.memory_id = ANY (ids) AND h.user_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM memory.memories m WHERE m.id = h.memory_id)
 $fn$;
 COMMENT ON FUNCTION memory.memory_owners(uuid[]) IS
     'REST service: the users owning these memories (a project key fences a call by id to them)';

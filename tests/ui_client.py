@@ -253,6 +253,7 @@ try:
 
     # Delete one memory from the list: cancel first, then confirm.
     go("#/scope/user/alice")
+    cello_id = sql("SELECT id FROM memory.memories WHERE user_id = 'alice' AND memory = 'I play the cello on Sundays'")
     row = next(r for r in finds("#memories tbody tr")
                if r.find_element(By.CSS_SELECTOR, "td.memory").text == "I play the cello on Sundays")
     row.find_element(By.CSS_SELECTOR, "button.row-delete").click()
@@ -270,6 +271,12 @@ try:
     check(sql("SELECT count(*) FROM memory.memories WHERE user_id = 'alice' AND memory = 'I play the cello on Sundays'") == "0",
           "confirm deletes it")
     check(len(finds("#memories tbody tr")) == 7, "and the list shows 7")
+    # A deleted memory's history stays readable (as in Mem0).
+    go(f"#/memory/{cello_id}")
+    events = [li.get_attribute("data-event") for li in finds("#history li")]
+    check(view() == "memory" and text("h1") == "Memory (deleted)" and events == ["ADD", "DELETE"],
+          f"a deleted memory's page shows its history ({events})")
+    go("#/scope/user/alice")
 
     # The graph, now and before the second relation.
     click_and_render(find("#graph-link"))
