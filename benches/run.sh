@@ -50,6 +50,10 @@ echo
 psql -X -h localhost -p "$DEMO_PORT" -U postgres -d memory_bench -f benches/graph.sql
 
 echo
+echo "== memory_hnsw under churn, with pgvector when installed (benches/churn.py; ~4 min)"
+python3 benches/churn.py --port "$DEMO_PORT"
+
+echo
 echo "== memory_hnsw vs exact scan and pgvector hnsw, three data shapes (benches/hnsw.py; ~30 min)"
 if [ -n "${HNSW_N:-}" ]; then
     python3 benches/hnsw.py --port "$DEMO_PORT" --shape all --n "$HNSW_N"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Crash safety of memory_hnsw. Four sessions insert into an indexed table in
-# a loop (racing to extend the index, append to its last page and relink
-# the same neighbours); the server (postmaster and every backend) is killed with SIGKILL
+# a loop (racing to take over the tombstones a VACUUM left, to extend the
+# index, append to its last page and relink the same neighbours); the server (postmaster and every backend) is killed with SIGKILL
 # mid-way and restarted, which replays the WAL. Afterwards the index must
 # return every committed row exactly once, and answer nearest-neighbour
 # queries as well as a freshly built index over the same rows (recall@10
@@ -19,8 +19,16 @@ DROP TABLE IF EXISTS crash_t;
 CREATE EXTENSION IF NOT EXISTS memory_ext;
 CREATE TABLE crash_t (id bigserial PRIMARY KEY, v memory.vector(16));
 CREATE INDEX crash_t_v ON crash_t USING memory_hnsw (v memory.vector_l2_ops) WITH (m = 8, ef_construction = 32);
+-- Tombstones for the inserts below to reuse: half of 3000 rows deleted and
+-- vacuumed, so the crash hits inserts writing over tombstones (and, once
+-- those run out, appending).
+INSERT INTO crash_t (v) SELECT (SELECT array_agg(random()::real) FROM generate_series(1, 16) d WHERE g > 0)::memory.vector(16)
+FROM generate_series(1, 3000) g;
+DELETE FROM crash_t WHERE id % 2 = 0;
+VACUUM crash_t;
 CHECKPOINT;
 SQL
+index_before="$(q -c "SELECT pg_relation_size('crash_t_v')")"
 insert_loop() {
     for _ in $(seq 1 100000); do
         timeout 30 psql -X -q -At -v ON_ERROR_STOP=1 -h localhost -p "$port" -U postgres -d postgres -c "INSERT INTO crash_t (v) SELECT (SELECT array_agg(random()::real) FROM generate_series(1, 16) d WHERE g > 0)::memory.vector(16)
@@ -50,7 +58,8 @@ done
 "$REPO/scripts/server.sh" start "$port" >/dev/null
 for _ in $(seq 60); do q -c "SELECT 1" >/dev/null 2>&1 && break; sleep 0.5; done
 rows="$(q -c "SELECT count(*) FROM crash_t")"
-say "crash: killed the server at ~${before} rows; ${rows} rows committed and recovered"
+index_after="$(q -c "SELECT pg_relation_size('crash_t_v')")"
+say "crash: killed the server at ~${before} rows; ${rows} rows committed and recovered (index $((index_before / 8192)) pages before the inserts, $((index_after / 8192)) after)"
 q <<'SQL'
 SET enable_seqscan = off;
 SET memory.hnsw_ef_search = 400;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # memory_hnsw on a hot standby: a streaming replica is cloned from the
-# primary (pg_basebackup), the primary builds an index, inserts, deletes and
-# vacuums; once the standby has replayed everything, the same index scans
+# primary (pg_basebackup), the primary builds an index, inserts, deletes,
+# vacuums and inserts again (over the tombstones); once the standby has replayed everything, the same index scans
 # on both servers must return the same rows in the same order.
 #   tests/standby.sh <primary port> <standby port>
 source "$(dirname "$0")/../scripts/common.sh"
@@ -29,6 +29,9 @@ INSERT INTO standby_t SELECT i, (SELECT array_agg(cos(i * 0.3 + d)::real) FROM g
 FROM generate_series(2001, 3000) i;
 DELETE FROM standby_t WHERE id % 4 = 0;
 VACUUM standby_t;
+-- New rows written over the tombstones VACUUM left (replayed on the standby).
+INSERT INTO standby_t SELECT i, (SELECT array_agg(sin(i * 0.5 + d)::real) FROM generate_series(1, 8) d)::memory.vector
+FROM generate_series(3001, 3500) i;
 SQL
 lsn="$(p -c "SELECT pg_current_wal_lsn()")"
 for _ in $(seq 120); do

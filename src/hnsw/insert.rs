@@ -1,6 +1,7 @@
 //! INSERT: the graph is searched without locks beyond one page at a time,
-//! the new element is added to the last page (or a new one), then each
-//! chosen neighbour's list is updated under its page's exclusive lock.
+//! the new element takes the slot of a tombstone VACUUM left (see `reuse`)
+//! or is added to the last page (or a new one), then each chosen
+//! neighbour's list is updated under its page's exclusive lock.
 //!
 //! A heavyweight lock on the meta block orders inserts that may change the
 //! entry point: normal inserts take it shared, an insert whose element
@@ -35,27 +36,58 @@ fn random() -> u64 {
     })
 }
 
-/// A heavyweight lock on the meta block, released on drop.
-pub struct UpdateLock {
+/// A heavyweight (lock-manager) lock on one block number of the index,
+/// released on drop. Two tags are used: the meta block (`UpdateLock`, see
+/// the module comment) and `REUSE_TAG` (see `reuse`).
+pub struct PageLock {
     index: pg_sys::Relation,
+    block: pg_sys::BlockNumber,
     mode: i32,
 }
 
+/// The entry-point lock on the meta block.
+pub struct UpdateLock;
+
 impl UpdateLock {
-    pub fn take(index: pg_sys::Relation, mode: u32) -> UpdateLock {
-        // SAFETY: page locks are ordinary lock-manager locks on the index.
-        unsafe { pg_sys::LockPage(index, META_BLOCK, mode as i32) };
-        UpdateLock {
-            index,
-            mode: mode as i32,
-        }
+    pub fn take(index: pg_sys::Relation, mode: u32) -> PageLock {
+        PageLock::take(index, META_BLOCK, mode)
     }
 }
 
-impl Drop for UpdateLock {
+/// The tag of the lock that keeps inserts off tombstones while VACUUM runs
+/// (a lock-manager tag only: no buffer lock is ever taken through it).
+pub const REUSE_TAG: pg_sys::BlockNumber = 1;
+
+impl PageLock {
+    pub fn take(index: pg_sys::Relation, block: pg_sys::BlockNumber, mode: u32) -> PageLock {
+        // SAFETY: page locks are ordinary lock-manager locks on the index.
+        unsafe { pg_sys::LockPage(index, block, mode as i32) };
+        PageLock {
+            index,
+            block,
+            mode: mode as i32,
+        }
+    }
+
+    /// The lock if it is free now, else None (never waits).
+    pub fn try_take(
+        index: pg_sys::Relation,
+        block: pg_sys::BlockNumber,
+        mode: u32,
+    ) -> Option<PageLock> {
+        // SAFETY: as in `take`.
+        unsafe { pg_sys::ConditionalLockPage(index, block, mode as i32) }.then_some(PageLock {
+            index,
+            block,
+            mode: mode as i32,
+        })
+    }
+}
+
+impl Drop for PageLock {
     fn drop(&mut self) {
-        // SAFETY: taken by `take` with the same mode.
-        unsafe { pg_sys::UnlockPage(self.index, META_BLOCK, self.mode) };
+        // SAFETY: taken by `take` or `try_take` with the same tag and mode.
+        unsafe { pg_sys::UnlockPage(self.index, self.block, self.mode) };
     }
 }
 
@@ -145,7 +177,12 @@ pub fn insert_vector(index: pg_sys::Relation, info: &Info, v: &[f32], heap: (u32
         })
         .collect();
     let t = shape.encode(level, heap, &links, &prepared);
-    let id = place(index, &t);
+    // A tombstone's slot when VACUUM left some, else the last page; the
+    // reuse lock (if a slot was reused) is held until the links are written.
+    let (id, _reuse) = match reuse(index, &t, shape, meta.reuse_block) {
+        Some((id, held)) => (id, Some(held)),
+        None => (place(index, &t), None),
+    };
 
     for (lc, chosen) in plan.iter().enumerate() {
         for s in chosen {
@@ -164,6 +201,88 @@ pub fn insert_vector(index: pg_sys::Relation, info: &Info, v: &[f32], heap: (u32
     }
     drop(lock);
     true
+}
+
+/// Pages an insert looks at for a tombstone to reuse.
+const REUSE_PAGES: u32 = 4;
+
+/// Writes the element tuple `t` over a tombstone of the same size, looking
+/// at a few pages from the meta page's `reuse_block` on; the new element's
+/// id and the shared reuse lock, or None (append instead). VACUUM holds the
+/// reuse lock exclusively while it runs (its passes read tombstones as
+/// dead), so an insert then appends rather than wait.
+///
+/// The hint moves past pages left without a level-0 tombstone (the common
+/// size: about 15 of 16 elements): a tombstone of an upper level on such a
+/// page stays unused, which costs little space and keeps each insert's
+/// search short. A stale link to a reused slot (from an insert that raced
+/// the VACUUM which made the tombstone) now leads to the new element: a
+/// detour for a scan, never a wrong result, since the element is valid.
+fn reuse(index: pg_sys::Relation, t: &[u8], shape: Shape, hint: u32) -> Option<(u64, PageLock)> {
+    if hint == 0 {
+        return None;
+    }
+    let held = PageLock::try_take(index, REUSE_TAG, pg_sys::ShareLock)?;
+    let n = page::nblocks(index);
+    let common = shape.size(0);
+    let end = n.min(hint.saturating_add(REUSE_PAGES));
+    // The first page looked at that keeps a level-0 tombstone.
+    let mut keep: Option<u32> = None;
+    let mut found = None;
+    for block in hint..end {
+        let b = Buf::read(index, block, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+        // SAFETY: the page is pinned and exclusively locked.
+        let max = unsafe { pg_sys::PageGetMaxOffsetNumber(b.page()) };
+        let (mut target, mut common_left) = (None, 0usize);
+        for offset in 1..=max {
+            // SAFETY: as above; the slice is read under the lock.
+            if let Some(it) = unsafe { page::item(b.page(), offset) } {
+                if page::is_tombstone(it) {
+                    if target.is_none() && it.len() == t.len() {
+                        target = Some(offset);
+                    } else if it.len() == common {
+                        common_left += 1;
+                    }
+                }
+            }
+        }
+        if let Some(offset) = target {
+            let mut x = Xlog::start(index);
+            let p = x.register(&b, false);
+            // SAFETY: the WAL-tracked image of the exclusively locked page;
+            // the item was a tombstone of exactly this size under the lock.
+            if let Some(slot) = unsafe { page::item(p, offset) } {
+                slot.copy_from_slice(t);
+                x.finish();
+                found = Some(page::pack(block, offset));
+            }
+        }
+        if keep.is_none() && common_left > 0 {
+            keep = Some(block);
+        }
+        if found.is_some() {
+            break;
+        }
+    }
+    // Move the hint on (never back: VACUUM sets it lower when it makes
+    // new tombstones); past the end there is nothing left to reuse.
+    let next = match (keep, found) {
+        (Some(b), _) => b,
+        (None, Some(id)) => page::unpack(id).0 + 1,
+        (None, None) => end,
+    };
+    let next = if next >= n { 0 } else { next };
+    if next != hint {
+        page::update_meta(index, |m| {
+            if m.reuse_block == hint {
+                m.reuse_block = next;
+                true
+            } else {
+                false
+            }
+        });
+    }
+    found.map(|id| (id, held))
 }
 
 /// Adds an element tuple to the last page, or to a new page; its id.

@@ -40,6 +40,10 @@ pub struct Meta {
     pub entry_block: u32,
     pub entry_offset: u16,
     pub entry_level: u16,
+    /// The first block that may hold tombstones an insert can reuse (set by
+    /// VACUUM, moved on by inserts); 0 when none. Meta pages written before
+    /// this field existed read 0 here (the page's unused space is zero).
+    pub reuse_block: u32,
 }
 
 impl Meta {
@@ -53,6 +57,7 @@ impl Meta {
             entry_block: pg_sys::InvalidBlockNumber,
             entry_offset: 0,
             entry_level: 0,
+            reuse_block: 0,
         }
     }
 
@@ -241,6 +246,12 @@ impl<'a> Element<'a> {
 }
 
 /// Marks an element tuple deleted (in a page image being modified).
+/// Whether an item is an element marked deleted (a tombstone, whose slot
+/// an insert of an element of the same size may take over).
+pub fn is_tombstone(t: &[u8]) -> bool {
+    t.len() > HEADER && t[0] == KIND_ELEMENT && t[2] & FLAG_DELETED != 0
+}
+
 pub fn mark_deleted(t: &mut [u8]) {
     t[2] |= FLAG_DELETED;
     t[4..10].fill(0);

@@ -5,11 +5,17 @@
 //!    so the graph stays navigable without the dead elements.
 //! 3. Mark the dead elements deleted (their heap TIDs cleared). Deleted
 //!    elements stay on their page as tombstones: scans may still step
-//!    through them but never return them. REINDEX reclaims their space.
-//!    The entry point moves to a live element of the highest layer first.
+//!    through them but never return them. Later inserts write new elements
+//!    of the same size over them (insert.rs, `reuse`): the meta page's
+//!    `reuse_block` points at the first page holding tombstones. The entry
+//!    point moves to a live element of the highest layer first.
+//!
+//! From the first pass to the last VACUUM holds the reuse lock exclusively,
+//! so no insert takes over a tombstone that the passes still treat as dead
+//! (its links would be cut by the repair).
 
 use super::info;
-use super::insert::{write_links, UpdateLock};
+use super::insert::{write_links, PageLock, UpdateLock, REUSE_TAG};
 use super::page::{self, Buf, Element, PageGraph, Shape, Xlog};
 use memory_core::hnsw::repair;
 use pgrx::pg_sys;
@@ -74,6 +80,8 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
         return stats;
     };
 
+    let _reuse = PageLock::take(index, REUSE_TAG, pg_sys::ExclusiveLock);
+
     // Pass 1: dead elements; the best live entry point candidate. Earlier
     // tombstones join the set of elements links must not point to (an
     // insert racing the previous VACUUM may have linked to one).
@@ -105,6 +113,7 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
         (*stats).tuples_removed += dead.len() as f64;
     }
     if dead.is_empty() {
+        point_reuse_at(index, &gone);
         return stats;
     }
     // A barrier: wait for inserts in flight, which may be linking to the
@@ -181,7 +190,24 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
         }
         x.finish();
     }
+    point_reuse_at(index, &gone);
     stats
+}
+
+/// Points the meta page's reuse hint at the first page holding one of the
+/// tombstones `tombs` (unless it already points lower).
+fn point_reuse_at(index: pg_sys::Relation, tombs: &page::IdSet) {
+    let Some(first) = tombs.iter().map(|&id| page::unpack(id).0).min() else {
+        return;
+    };
+    page::update_meta(index, |m| {
+        if m.reuse_block == 0 || m.reuse_block > first {
+            m.reuse_block = first;
+            true
+        } else {
+            false
+        }
+    });
 }
 
 #[pgrx::pg_guard]
