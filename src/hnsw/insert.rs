@@ -179,7 +179,8 @@ pub fn insert_vector(index: pg_sys::Relation, info: &Info, v: &[f32], heap: (u32
     let t = shape.encode(level, heap, &links, &prepared);
     // A tombstone's slot when VACUUM left some, else the last page; the
     // reuse lock (if a slot was reused) is held until the links are written.
-    let (id, _reuse) = match reuse(index, &t, shape, meta.reuse_block) {
+    let planned: Vec<u64> = links.iter().flatten().copied().collect();
+    let (id, _reuse) = match reuse(index, &t, shape, meta.reuse_block, &planned) {
         Some((id, held)) => (id, Some(held)),
         None => (place(index, &t), None),
     };
@@ -210,7 +211,9 @@ const REUSE_PAGES: u32 = 4;
 /// at a few pages from the meta page's `reuse_block` on; the new element's
 /// id and the shared reuse lock, or None (append instead). VACUUM holds the
 /// reuse lock exclusively while it runs (its passes read tombstones as
-/// dead), so an insert then appends rather than wait.
+/// dead), so an insert then appends rather than wait. Slots among the
+/// insert's own planned neighbours are passed over (they were live when the
+/// plan read them, and the links to them are about to be written).
 ///
 /// The hint moves past pages left without a level-0 tombstone (the common
 /// size: about 15 of 16 elements): a tombstone of an upper level on such a
@@ -218,7 +221,13 @@ const REUSE_PAGES: u32 = 4;
 /// search short. A stale link to a reused slot (from an insert that raced
 /// the VACUUM which made the tombstone) now leads to the new element: a
 /// detour for a scan, never a wrong result, since the element is valid.
-fn reuse(index: pg_sys::Relation, t: &[u8], shape: Shape, hint: u32) -> Option<(u64, PageLock)> {
+fn reuse(
+    index: pg_sys::Relation,
+    t: &[u8],
+    shape: Shape,
+    hint: u32,
+    planned: &[u64],
+) -> Option<(u64, PageLock)> {
     if hint == 0 {
         return None;
     }
@@ -238,7 +247,12 @@ fn reuse(index: pg_sys::Relation, t: &[u8], shape: Shape, hint: u32) -> Option<(
             // SAFETY: as above; the slice is read under the lock.
             if let Some(it) = unsafe { page::item(b.page(), offset) } {
                 if page::is_tombstone(it) {
-                    if target.is_none() && it.len() == t.len() {
+                    // Not a slot this insert planned to link to (it was
+                    // live when the plan read it).
+                    if target.is_none()
+                        && it.len() == t.len()
+                        && !planned.contains(&page::pack(block, offset))
+                    {
                         target = Some(offset);
                     } else if it.len() == common {
                         common_left += 1;

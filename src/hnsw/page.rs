@@ -245,13 +245,13 @@ impl<'a> Element<'a> {
     }
 }
 
-/// Marks an element tuple deleted (in a page image being modified).
 /// Whether an item is an element marked deleted (a tombstone, whose slot
 /// an insert of an element of the same size may take over).
 pub fn is_tombstone(t: &[u8]) -> bool {
     t.len() > HEADER && t[0] == KIND_ELEMENT && t[2] & FLAG_DELETED != 0
 }
 
+/// Marks an element tuple deleted (in a page image being modified).
 pub fn mark_deleted(t: &mut [u8]) {
     t[2] |= FLAG_DELETED;
     t[4..10].fill(0);
@@ -564,6 +564,8 @@ pub struct PageGraph {
     pub shape: Shape,
     visited: IdSet,
     dead: IdSet,
+    /// Ids VACUUM treats as dead whatever their page says (`mark_dead`).
+    forced: IdSet,
     /// Elements' stored vectors widened once per operation: the slot of
     /// each in `arena` (dims values per slot).
     slots: IdMap<u32>,
@@ -580,6 +582,7 @@ impl PageGraph {
             shape,
             visited: IdSet::default(),
             dead: IdSet::default(),
+            forced: IdSet::default(),
             slots: IdMap::default(),
             arena: Vec::new(),
             reads: 0,
@@ -614,6 +617,10 @@ impl PageGraph {
         };
         if e.deleted() {
             self.dead.insert(id);
+        } else if !self.dead.is_empty() {
+            // A tombstone seen earlier in this operation may have been taken
+            // over by an insert since: it is a live element again.
+            self.dead.remove(&id);
         }
         f(&e)
     }
@@ -642,7 +649,7 @@ impl PageGraph {
 
     /// Treats these elements as deleted (VACUUM, before marking them).
     pub fn mark_dead(&mut self, ids: &IdSet) {
-        self.dead.extend(ids.iter().copied());
+        self.forced.extend(ids.iter().copied());
     }
 
     pub fn was_visited(&self, id: u64) -> bool {
@@ -682,6 +689,6 @@ impl Graph for PageGraph {
     }
 
     fn is_live(&mut self, id: u64) -> bool {
-        !self.dead.contains(&id)
+        !self.dead.contains(&id) && !self.forced.contains(&id)
     }
 }
