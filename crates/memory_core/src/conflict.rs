@@ -12,8 +12,14 @@
 //!    words ("Loves hiking" / "Enjoys hiking") → NONE; its negation
 //!    ("Doesn't play tennis anymore", "Quit smoking") → DELETE; a denied
 //!    claim said again → UPDATE;
-//! 5. embedding similarity ≥ `NEAR_DUPLICATE` to a candidate → NONE;
-//! 6. otherwise ADD.
+//! 5. in any language, the same content words as a candidate with a
+//!    negation on one side only ("Ya no me gusta el café") → DELETE it (or
+//!    UPDATE it when the candidate was the negated one);
+//! 6. the same content words as a candidate (`paraphrase`: function words
+//!    dropped, predicate families such as love / enjoy / like merged,
+//!    inflections matched) with embedding similarity ≥ `PARAPHRASE_FLOOR`,
+//!    or similarity ≥ `NEAR_DUPLICATE` alone → NONE;
+//! 7. otherwise ADD.
 //!
 //! Immutable candidates are never updated or deleted: the fact is added
 //! beside them instead (UPDATE) or ignored (DELETE).
@@ -26,6 +32,7 @@
 
 use crate::extract::{normalize_fact, subject_of};
 use crate::messages::normalize;
+use crate::paraphrase;
 use crate::proposition;
 use regex::Regex;
 use std::sync::OnceLock;
@@ -34,6 +41,11 @@ use std::sync::OnceLock;
 /// words. Chosen on MiniLM: paraphrases of one fact score 0.90–0.98,
 /// related but different facts ("likes tea" / "likes coffee") 0.6–0.85.
 pub const NEAR_DUPLICATE: f32 = 0.92;
+
+/// Cosine similarity a candidate needs, beside the same content words
+/// (`paraphrase`), to be the same fact said again: MiniLM puts restated
+/// facts ("Works as a nurse" / "Job is nursing") at 0.55-0.9.
+pub const PARAPHRASE_FLOOR: f32 = 0.5;
 
 /// One attribute rule. `value` captures the value; a negation rule deletes
 /// the attribute (its `value`, when captured, must match the held value for
@@ -555,8 +567,28 @@ pub fn decide(fact: &str, candidates: &[Candidate]) -> Decision {
     if let Some(d) = decide_proposition(fact, candidates) {
         return d;
     }
+    if let Some(d) = decide_negation(fact, candidates) {
+        return d;
+    }
     if let Some(d) = unheld {
         return d;
+    }
+    if let Some((i, c)) = candidates
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            c.similarity >= PARAPHRASE_FLOOR && paraphrase::same_content(fact, &c.text)
+        })
+        .max_by(|a, b| a.1.similarity.total_cmp(&b.1.similarity))
+    {
+        return decision(
+            Event::None,
+            format!(
+                "says memory {} again in other words (similarity {:.2})",
+                i + 1,
+                c.similarity
+            ),
+        );
     }
     if let Some((i, c)) = candidates
         .iter()
@@ -574,6 +606,33 @@ pub fn decide(fact: &str, candidates: &[Candidate]) -> Decision {
         );
     }
     decision(Event::Add, "new fact")
+}
+
+/// Negation in any language, by content words (`paraphrase::denies`): the
+/// closest candidate that says the same thing with the opposite polarity is
+/// DELETEd when the new fact denies it, UPDATEd when the new fact affirms
+/// what it denied. Immutable candidates are left alone.
+fn decide_negation(fact: &str, candidates: &[Candidate]) -> Option<Decision> {
+    let (i, denied) = candidates
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.similarity >= PARAPHRASE_FLOOR)
+        .filter_map(|(i, c)| paraphrase::denies(fact, &c.text).map(|d| (i, d, c.similarity)))
+        .max_by(|a, b| a.2.total_cmp(&b.2))
+        .map(|(i, d, _)| (i, d))?;
+    Some(if candidates[i].immutable {
+        decision(Event::Add, format!("memory {} is immutable", i + 1))
+    } else if denied {
+        decision(
+            Event::Delete { target: i },
+            format!("denies memory {}", i + 1),
+        )
+    } else {
+        decision(
+            Event::Update { target: i },
+            format!("affirms what memory {} denied", i + 1),
+        )
+    })
 }
 
 /// Step 4 of `decide` for simple English facts (`proposition`): the same

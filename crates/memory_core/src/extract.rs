@@ -16,6 +16,8 @@
 
 use crate::messages::Message;
 use crate::text::is_cjk;
+use regex::Regex;
+use std::sync::OnceLock;
 
 /// Words of one language that drive the keep/drop decision.
 pub struct LanguageRules {
@@ -302,7 +304,12 @@ const CONJUNCTIONS: &[&str] = &[
 fn push_sentence(out: &mut Vec<String>, s: &str) {
     let t = s.trim();
     let lower = t.to_lowercase();
-    for conj in CONJUNCTIONS {
+    let conjunctions = if opens_condition(&lower) {
+        &[][..]
+    } else {
+        CONJUNCTIONS
+    };
+    for conj in conjunctions {
         let mut from = 0;
         while let Some(pos) = lower[from..].find(conj).map(|p| p + from) {
             let after = &lower[pos + conj.len()..];
@@ -349,9 +356,42 @@ fn detect_rules(sentence: &str) -> &'static LanguageRules {
     }
 }
 
+/// Conditionals and hedged plans: "If I won the lottery I would live in
+/// Hawaii", "I might move to Rome someday", "Si tuviera dinero viviría en
+/// Ibiza", "Wenn ich reich wäre, würde ich in Zürich wohnen",
+/// "如果我有钱，我会住在香港". They say what is not (or not yet) so, and the
+/// user's own facts are not to be taken from them.
+pub fn is_hypothetical(sentence: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(concat!(
+            r"(?i)\bif\b.*\b(?:would|could)\b|\bif\b.*\w'd\b|\b(?:would|'d)\b.*\bif\b",
+            r"|\b(?:might|may|maybe|perhaps)\b.*\b(?:someday|some day|one day|eventually)\b",
+            r"|\bsi\b.*\b\w+(?:ría|rías|ríamos|rían)\b",
+            r"|\b(?:quizás|quizá|tal vez)\b.*\balgún día\b",
+            r"|\bwenn\b.*\b(?:würde|würden|wäre|wären|hätte|hätten)\b",
+            r"|\bvielleicht\b.*\beines tages\b",
+            r"|(?:如果|要是|假如).*(?:会|就)|也许.*有一天",
+        ))
+        .expect("hypothetical pattern")
+    });
+    re.is_match(sentence)
+}
+
+/// A conditional is kept whole (not split at a conjunction), so that its
+/// consequence ("我会住在香港") is not read as a fact of its own.
+fn opens_condition(lower: &str) -> bool {
+    ["if ", "si ", "wenn ", "如果", "要是", "假如"]
+        .iter()
+        .any(|c| lower.starts_with(c) || lower.contains(&format!(" {c}")))
+}
+
 /// Is this sentence worth remembering?
 pub fn is_fact(sentence: &str) -> bool {
     let s = sentence.trim();
+    if is_hypothetical(s) {
+        return false;
+    }
     let rules = detect_rules(s);
     let lower = s.to_lowercase();
     let bare: String = lower
@@ -1038,6 +1078,32 @@ mod tests {
         ] {
             assert!(facts(s).is_empty(), "{s} gave {:?}", facts(s));
         }
+    }
+
+    #[test]
+    fn drops_conditionals_and_hedged_plans() {
+        for s in [
+            "If I won the lottery I would live in Hawaii",
+            "I'd live by the sea if I could",
+            "I might move to Rome someday",
+            "Si tuviera dinero viviría en Ibiza",
+            "Wenn ich reich wäre, würde ich in Zürich wohnen",
+            "如果我有钱，我会住在香港",
+        ] {
+            assert!(is_hypothetical(s), "{s}");
+            let facts = extract(&[user(s)], false);
+            assert!(facts.is_empty(), "{s}: {facts:?}");
+        }
+        for s in [
+            "I live in Paris",
+            "I would like a window seat",
+            "I moved to Rome last year",
+            "Vivo en Madrid",
+            "我住在北京，我喜欢茶",
+        ] {
+            assert!(!is_hypothetical(s), "{s}");
+        }
+        assert_eq!(extract(&[user("我住在北京，我喜欢茶")], false).len(), 2);
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod hnsw;
 pub mod llm;
 pub mod lru;
 pub mod messages;
+pub mod paraphrase;
 pub mod proposition;
 pub mod rank;
 pub mod speaker;
