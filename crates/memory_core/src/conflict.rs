@@ -590,10 +590,15 @@ pub fn decide(fact: &str, candidates: &[Candidate]) -> Decision {
             ),
         );
     }
+    // MiniLM, an English model, puts Chinese sentences close together
+    // whatever they say: there the similarity alone decides only when the
+    // content words do not differ.
+    let cjk = fact.chars().any(crate::text::is_cjk);
     if let Some((i, c)) = candidates
         .iter()
         .enumerate()
         .filter(|(_, c)| c.similarity >= NEAR_DUPLICATE)
+        .filter(|(_, c)| !(cjk && paraphrase::differs(fact, &c.text)))
         .max_by(|a, b| a.1.similarity.total_cmp(&b.1.similarity))
     {
         return decision(
@@ -1005,6 +1010,21 @@ mod tests {
             }],
         );
         assert_eq!(near.event, Event::None);
+        // Chinese facts with different content words stay apart even when
+        // the (English) embedding model puts them close.
+        let zh = |text: &str, similarity: f32| {
+            decide(
+                "我喜欢喝酒",
+                &[Candidate {
+                    text: text.into(),
+                    similarity,
+                    immutable: false,
+                }],
+            )
+            .event
+        };
+        assert_eq!(zh("我喜欢喝茶", 0.95), Event::Add);
+        assert_eq!(zh("我很爱喝酒", 0.95), Event::None);
         let far = decide(
             "Loves coffee",
             &[Candidate {
