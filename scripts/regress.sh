@@ -55,7 +55,7 @@ bash "$REPO/tests/maintenance.sh" "$TEST_PORT" memory_regress
 
 say "built-in inference on the labelled phrasing corpus (accuracy floor, false-merge ceiling)"
 python3 "$REPO/benches/phrasing/run.py" --port "$TEST_PORT" --db memory_phrasing \
-    --floor-accuracy 0.78 --max-false-merges 0.07
+    --floor-accuracy 0.82 --max-false-merges 0.05
 
 say "upgrade from 0.0.1 (ALTER EXTENSION memory_ext UPDATE)"
 bash "$REPO/tests/upgrade.sh" "$TEST_PORT"

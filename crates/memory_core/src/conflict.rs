@@ -172,6 +172,12 @@ pub static ATTRIBUTES: &[Attribute] = &[
     },
     Attribute {
         lang: "es",
+        name: "job",
+        pattern: r"(?i)\b(?:ahora )?trabajo (?:como|de) (?P<value>[^,.;]+?)(?: (?:en|para) [^,.;]+)?(?:[,.;]|$)",
+        negation: false,
+    },
+    Attribute {
+        lang: "es",
         name: "age",
         pattern: r"(?i)\btengo (?P<value>\d{1,3}) años\b",
         negation: false,
@@ -245,6 +251,12 @@ pub static ATTRIBUTES: &[Attribute] = &[
     },
     Attribute {
         lang: "de",
+        name: "job",
+        pattern: r"(?i)\bich arbeite (?:jetzt |seit [^,.;]+ )?als (?P<value>[^,.;]+?)(?: (?:bei|in|für) [^,.;]+)?(?:[,.;]|$)",
+        negation: false,
+    },
+    Attribute {
+        lang: "de",
         name: "age",
         pattern: r"(?i)\bich bin (?P<value>\d{1,3}) jahre alt\b",
         negation: false,
@@ -308,6 +320,12 @@ pub static ATTRIBUTES: &[Attribute] = &[
         lang: "zh",
         name: "employer",
         pattern: r"我(?:现在)?在(?P<value>[^，。,；]+?)(?:工作|上班)",
+        negation: false,
+    },
+    Attribute {
+        lang: "zh",
+        name: "job",
+        pattern: r"我(?:现在)?(?:是|当)(?:一名|一个|个)?(?P<value>老师|教师|医生|护士|律师|工程师|程序员|学生|会计|厨师|司机|警察|记者|设计师|经理|服务员|演员|作家)了?",
         negation: false,
     },
     Attribute {
@@ -509,7 +527,12 @@ pub fn decide(fact: &str, candidates: &[Candidate]) -> Decision {
             .enumerate()
             .flat_map(|(i, c)| claims(&c.text).into_iter().map(move |h| (i, h)))
             .filter(|(_, h)| {
-                h.subject == claim.subject && h.attribute == claim.attribute && !h.negation
+                h.subject == claim.subject
+                    && (h.attribute == claim.attribute
+                        // Leaving one's job ends the occupation held too
+                        // ("Quit my job" against "Works as a nurse").
+                        || (claim.negation && claim.attribute == "employer" && h.attribute == "job"))
+                    && !h.negation
             })
             .filter(|(_, h)| {
                 // Multi-valued attributes (pets) concern one value at a time.
@@ -573,14 +596,9 @@ pub fn decide(fact: &str, candidates: &[Candidate]) -> Decision {
     if let Some(d) = unheld {
         return d;
     }
-    if let Some((i, c)) = candidates
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| {
-            c.similarity >= PARAPHRASE_FLOOR && paraphrase::same_content(fact, &c.text)
-        })
-        .max_by(|a, b| a.1.similarity.total_cmp(&b.1.similarity))
-    {
+    if let Some((i, c)) = closest(candidates, |c| {
+        c.similarity >= PARAPHRASE_FLOOR && paraphrase::same_content(fact, &c.text)
+    }) {
         return decision(
             Event::None,
             format!(
@@ -591,16 +609,12 @@ pub fn decide(fact: &str, candidates: &[Candidate]) -> Decision {
         );
     }
     // MiniLM, an English model, puts Chinese sentences close together
-    // whatever they say: there the similarity alone decides only when the
-    // content words do not differ.
+    // whatever they say ("我妈妈住在广州" / "我住在广州"): there the
+    // similarity alone never decides; the content words must match too.
     let cjk = fact.chars().any(crate::text::is_cjk);
-    if let Some((i, c)) = candidates
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.similarity >= NEAR_DUPLICATE)
-        .filter(|(_, c)| !(cjk && paraphrase::differs(fact, &c.text)))
-        .max_by(|a, b| a.1.similarity.total_cmp(&b.1.similarity))
-    {
+    if let Some((i, c)) = closest(candidates, |c| {
+        c.similarity >= NEAR_DUPLICATE && (!cjk || paraphrase::same_content(fact, &c.text))
+    }) {
         return decision(
             Event::None,
             format!(
@@ -611,6 +625,18 @@ pub fn decide(fact: &str, candidates: &[Candidate]) -> Decision {
         );
     }
     decision(Event::Add, "new fact")
+}
+
+/// The most similar candidate that passes `keep`, with its index.
+fn closest(
+    candidates: &[Candidate],
+    keep: impl Fn(&Candidate) -> bool,
+) -> Option<(usize, &Candidate)> {
+    candidates
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| keep(c))
+        .max_by(|a, b| a.1.similarity.total_cmp(&b.1.similarity))
 }
 
 /// Negation in any language, by content words (`paraphrase::denies`): the
@@ -990,6 +1016,44 @@ mod tests {
     }
 
     #[test]
+    fn occupations_change_in_every_language() {
+        let event = |fact: &str, held: &str| {
+            decide(
+                fact,
+                &[Candidate {
+                    text: held.into(),
+                    similarity: 0.7,
+                    immutable: false,
+                }],
+            )
+            .event
+        };
+        let update = Event::Update { target: 0 };
+        assert_eq!(
+            event("Ahora trabajo como profesora", "Trabajo como enfermera"),
+            update
+        );
+        assert_eq!(
+            event("Ich arbeite jetzt als Lehrer", "Ich arbeite als Koch"),
+            update
+        );
+        assert_eq!(event("我现在是老师了", "我是护士"), update);
+        assert_eq!(
+            event("Quit my job as a nurse", "Works as a nurse"),
+            Event::Delete { target: 0 }
+        );
+        // Another person's job, or the same job said again, changes nothing.
+        assert_eq!(
+            event("Trabajo como enfermera", "Trabajo como enfermera en Madrid"),
+            Event::None
+        );
+        assert_eq!(
+            event("Mi hermano trabaja como abogado", "Trabajo como enfermera"),
+            Event::Add
+        );
+    }
+
+    #[test]
     fn duplicates_and_near_duplicates() {
         check(
             &["I love sushi", "I love sushi!"],
@@ -1024,6 +1088,26 @@ mod tests {
             .event
         };
         assert_eq!(zh("我喜欢喝茶", 0.95), Event::Add);
+        let mother = decide(
+            "我妈妈住在广州",
+            &[Candidate {
+                text: "我住在广州".into(),
+                similarity: 0.95,
+                immutable: false,
+            }],
+        );
+        assert_eq!(mother.event, Event::Add);
+        // A qualified relative is not the user: no residence of the user's
+        // is said again.
+        let friend = decide(
+            "Best friend lives in Leeds too",
+            &[Candidate {
+                text: "Lives in Leeds".into(),
+                similarity: 0.8,
+                immutable: false,
+            }],
+        );
+        assert_eq!(friend.event, Event::Add);
         assert_eq!(zh("我很爱喝酒", 0.95), Event::None);
         let far = decide(
             "Loves coffee",

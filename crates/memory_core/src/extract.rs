@@ -888,12 +888,23 @@ pub fn subject_of(fact_text: &str) -> String {
         };
     }
     let lower = fact_text.to_lowercase();
-    let first = lower
+    // A qualifier before the relative: "Best friend lives in Leeds",
+    // "Older sister is a nurse".
+    const QUALIFIERS: &[&str] = &[
+        "best", "older", "younger", "oldest", "youngest", "little", "big", "baby", "twin", "ex",
+        "step", "late", "new", "old", "close",
+    ];
+    let mut words = lower
         .trim_start_matches("my ")
         .split(|c: char| !c.is_alphanumeric() && c != 'é')
-        .next()
-        .unwrap_or_default()
-        .to_string();
+        .filter(|w| !w.is_empty());
+    let mut first = words.next().unwrap_or_default();
+    if QUALIFIERS.contains(&first) {
+        if let Some(next) = words.next().filter(|w| RELATIVES.contains(w)) {
+            first = next;
+        }
+    }
+    let first = first.to_string();
     if RELATIVES.contains(&first.as_str()) {
         first
     } else {

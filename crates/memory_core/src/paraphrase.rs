@@ -262,16 +262,6 @@ pub fn same_content(a: &str, b: &str) -> bool {
     matches(&content(a), &content(b))
 }
 
-/// Whether each fact has a content word the other lacks ("我喜欢喝茶" /
-/// "我喜欢喝酒"): two different facts, however close their embeddings.
-pub fn differs(a: &str, b: &str) -> bool {
-    let (x, y) = (content(a), content(b));
-    let unmatched = |x: &BTreeSet<String>, y: &BTreeSet<String>| {
-        x.iter().any(|w| !y.iter().any(|v| same_word(w, v)))
-    };
-    unmatched(&x, &y) && unmatched(&y, &x)
-}
-
 /// How fact `a` stands to fact `b` when both say the same thing but one of
 /// them negates it ("Ya no me gusta el café" / "Me gusta el café", "Ich
 /// trinke keinen Kaffee mehr" / "Ich trinke Kaffee"): `Some(true)` when `a`
@@ -347,8 +337,6 @@ mod tests {
             );
         }
         assert!(!same_content("", "Likes tea"));
-        assert!(differs("我喜欢喝茶", "我喜欢喝酒"));
-        assert!(!differs("Likes tea", "Likes tea in the morning"));
     }
 
     #[test]
