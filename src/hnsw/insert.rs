@@ -179,8 +179,7 @@ pub fn insert_vector(index: pg_sys::Relation, info: &Info, v: &[f32], heap: (u32
     let t = shape.encode(level, heap, &links, &prepared);
     // A tombstone's slot when VACUUM left some, else the last page; the
     // reuse lock (if a slot was reused) is held until the links are written.
-    let planned: Vec<u64> = links.iter().flatten().copied().collect();
-    let (id, _reuse) = match reuse(index, &t, shape, meta.reuse_block, &planned) {
+    let (id, _reuse) = match reuse(index, &t, shape, meta.reuse_block, &links) {
         Some((id, held)) => (id, Some(held)),
         None => (place(index, &t), None),
     };
@@ -226,7 +225,7 @@ fn reuse(
     t: &[u8],
     shape: Shape,
     hint: u32,
-    planned: &[u64],
+    planned: &[Vec<u64>],
 ) -> Option<(u64, PageLock)> {
     if hint == 0 {
         return None;
@@ -251,7 +250,10 @@ fn reuse(
                     // live when the plan read it).
                     if target.is_none()
                         && it.len() == t.len()
-                        && !planned.contains(&page::pack(block, offset))
+                        && !planned
+                            .iter()
+                            .flatten()
+                            .any(|&p| p == page::pack(block, offset))
                     {
                         target = Some(offset);
                     } else if it.len() == common {

@@ -35,6 +35,7 @@ use crate::messages::normalize;
 use crate::paraphrase;
 use crate::proposition;
 use regex::Regex;
+use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 /// Cosine similarity above which a new fact repeats a memory in other
@@ -590,14 +591,20 @@ pub fn decide(fact: &str, candidates: &[Candidate]) -> Decision {
     if let Some(d) = decide_proposition(fact, candidates) {
         return d;
     }
-    if let Some(d) = decide_negation(fact, candidates) {
+    // Content words, read once for the steps below.
+    let words = paraphrase::content(fact);
+    let held: Vec<_> = candidates
+        .iter()
+        .map(|c| paraphrase::content(&c.text))
+        .collect();
+    if let Some(d) = decide_negation(&words, &held, candidates) {
         return d;
     }
     if let Some(d) = unheld {
         return d;
     }
-    if let Some((i, c)) = closest(candidates, |c| {
-        c.similarity >= PARAPHRASE_FLOOR && paraphrase::same_content(fact, &c.text)
+    if let Some((i, c)) = closest(candidates, |i, c| {
+        c.similarity >= PARAPHRASE_FLOOR && paraphrase::matches(&words, &held[i])
     }) {
         return decision(
             Event::None,
@@ -612,8 +619,8 @@ pub fn decide(fact: &str, candidates: &[Candidate]) -> Decision {
     // whatever they say ("我妈妈住在广州" / "我住在广州"): there the
     // similarity alone never decides; the content words must match too.
     let cjk = fact.chars().any(crate::text::is_cjk);
-    if let Some((i, c)) = closest(candidates, |c| {
-        c.similarity >= NEAR_DUPLICATE && (!cjk || paraphrase::same_content(fact, &c.text))
+    if let Some((i, c)) = closest(candidates, |i, c| {
+        c.similarity >= NEAR_DUPLICATE && (!cjk || paraphrase::matches(&words, &held[i]))
     }) {
         return decision(
             Event::None,
@@ -627,30 +634,34 @@ pub fn decide(fact: &str, candidates: &[Candidate]) -> Decision {
     decision(Event::Add, "new fact")
 }
 
-/// The most similar candidate that passes `keep`, with its index.
+/// The most similar candidate that passes `keep(index, candidate)`, with
+/// its index.
 fn closest(
     candidates: &[Candidate],
-    keep: impl Fn(&Candidate) -> bool,
+    keep: impl Fn(usize, &Candidate) -> bool,
 ) -> Option<(usize, &Candidate)> {
     candidates
         .iter()
         .enumerate()
-        .filter(|(_, c)| keep(c))
+        .filter(|(i, c)| keep(*i, c))
         .max_by(|a, b| a.1.similarity.total_cmp(&b.1.similarity))
 }
 
-/// Negation in any language, by content words (`paraphrase::denies`): the
+/// Negation in any language, by content words (`paraphrase::denies`;
+/// `words` and `held` are the content tokens of the fact and the candidates): the
 /// closest candidate that says the same thing with the opposite polarity is
 /// DELETEd when the new fact denies it, UPDATEd when the new fact affirms
 /// what it denied. Immutable candidates are left alone.
-fn decide_negation(fact: &str, candidates: &[Candidate]) -> Option<Decision> {
-    let (i, denied) = candidates
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.similarity >= PARAPHRASE_FLOOR)
-        .filter_map(|(i, c)| paraphrase::denies(fact, &c.text).map(|d| (i, d, c.similarity)))
-        .max_by(|a, b| a.2.total_cmp(&b.2))
-        .map(|(i, d, _)| (i, d))?;
+fn decide_negation(
+    words: &BTreeSet<String>,
+    held: &[BTreeSet<String>],
+    candidates: &[Candidate],
+) -> Option<Decision> {
+    let denies = |i: usize| paraphrase::denies_content(words, &held[i]);
+    let (i, _) = closest(candidates, |i, c| {
+        c.similarity >= PARAPHRASE_FLOOR && denies(i).is_some()
+    })?;
+    let denied = denies(i)?;
     Some(if candidates[i].immutable {
         decision(Event::Add, format!("memory {} is immutable", i + 1))
     } else if denied {

@@ -14,7 +14,8 @@
 //! Berlin" / "brother lives in Berlin") keep an unmatched token and stay
 //! two facts. English, Spanish and German words, and Chinese by character.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::OnceLock;
 
 /// Words that carry no content of their own here: pronouns, articles,
 /// prepositions, copulas and auxiliaries, light verbs ("go running",
@@ -159,6 +160,36 @@ fn fold(w: &str) -> String {
         .replace('’', "'")
 }
 
+/// The word lists folded once: family word → token, stop words, and the
+/// family words long enough to end a compound (in `FAMILIES` order).
+struct Lexicon {
+    family: HashMap<String, &'static str>,
+    stop: HashSet<String>,
+    compounds: Vec<(String, &'static str)>,
+}
+
+fn lexicon() -> &'static Lexicon {
+    static LEX: OnceLock<Lexicon> = OnceLock::new();
+    LEX.get_or_init(|| {
+        let mut family = HashMap::new();
+        let mut compounds = Vec::new();
+        for (token, words) in FAMILIES {
+            for w in *words {
+                let w = fold(w);
+                if w.len() >= 6 {
+                    compounds.push((w.clone(), *token));
+                }
+                family.entry(w).or_insert(*token);
+            }
+        }
+        Lexicon {
+            family,
+            stop: STOP.iter().map(|w| fold(w)).collect(),
+            compounds,
+        }
+    })
+}
+
 /// The content tokens of a fact.
 pub fn content(text: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
@@ -195,29 +226,24 @@ pub fn content(text: &str) -> BTreeSet<String> {
             out.insert(c.to_string());
         }
     }
+    let lex = lexicon();
     for raw in rest.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’')) {
         let w = fold(raw.trim_matches('\''));
         if w.is_empty() {
             continue;
         }
-        if let Some((token, _)) = FAMILIES
-            .iter()
-            .find(|(_, words)| words.iter().any(|x| fold(x) == w))
-        {
+        if let Some(token) = lex.family.get(&w) {
             out.insert(token.to_string());
             continue;
         }
-        if STOP.iter().any(|x| fold(x) == w) {
+        if lex.stop.contains(&w) {
             continue;
         }
         // German compounds ending in a family word: "Erdnussallergie".
-        if let Some((token, stem)) = FAMILIES.iter().find_map(|(t, words)| {
-            words.iter().find_map(|x| {
-                let x = fold(x);
-                (x.len() >= 6 && w.len() > x.len() + 2)
-                    .then(|| w.strip_suffix(x.as_str()).map(|s| (t, s.to_string())))
-                    .flatten()
-            })
+        if let Some((token, stem)) = lex.compounds.iter().find_map(|(x, t)| {
+            (w.len() > x.len() + 2)
+                .then(|| w.strip_suffix(x.as_str()).map(|s| (t, s.to_string())))
+                .flatten()
         }) {
             out.insert(token.to_string());
             out.insert(stem);
@@ -249,7 +275,8 @@ fn same_word(a: &str, b: &str) -> bool {
     })
 }
 
-fn matches(x: &BTreeSet<String>, y: &BTreeSet<String>) -> bool {
+/// `same_content` for the content tokens of two facts.
+pub fn matches(x: &BTreeSet<String>, y: &BTreeSet<String>) -> bool {
     !x.is_empty()
         && !y.is_empty()
         && x.iter().all(|w| y.iter().any(|v| same_word(w, v)))
@@ -268,9 +295,19 @@ pub fn same_content(a: &str, b: &str) -> bool {
 /// denies `b`, `Some(false)` when `a` affirms what `b` denied, `None`
 /// otherwise.
 pub fn denies(a: &str, b: &str) -> Option<bool> {
-    let (mut x, mut y) = (content(a), content(b));
-    let (nx, ny) = (x.remove(NOT), y.remove(NOT));
-    (nx != ny && matches(&x, &y)).then_some(nx)
+    denies_content(&content(a), &content(b))
+}
+
+/// `denies` for the content tokens of two facts.
+pub fn denies_content(x: &BTreeSet<String>, y: &BTreeSet<String>) -> Option<bool> {
+    let (nx, ny) = (x.contains(NOT), y.contains(NOT));
+    if nx == ny {
+        return None;
+    }
+    let strip = |s: &BTreeSet<String>| -> BTreeSet<String> {
+        s.iter().filter(|w| w.as_str() != NOT).cloned().collect()
+    };
+    matches(&strip(x), &strip(y)).then_some(nx)
 }
 
 const NOT: &str = "~not";
